@@ -1,0 +1,238 @@
+"""Problem specs: the pydantic model of `problems/<slug>/spec.yaml` and its loader.
+
+A spec declares what a problem is (kind, topic), where its data comes from
+(dataset recipe and split sizes), what the submission must produce (output
+contract), how it is scored (metric, pass threshold, scaled points), its limits
+and the verdict its starter must get. Loading errors name the file, the field
+and the reason, and raise SpecError.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from judge.errors import SpecError
+from judge.verdicts import Verdict
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+# The study guide's sections ("Deep learning with PyTorch", USAAIO preparation).
+SECTIONS: dict[int, str] = {
+    1: "Tensors and autograd",
+    2: "Building an MLP",
+    3: "Losses, activations and output heads",
+    4: "Optimizers and learning-rate schedules",
+    5: "Regularization and normalization",
+    6: "CNNs (including U-Net)",
+    7: "The canonical training loop",
+    8: "Debugging diverging models",
+}
+
+# Metrics on predictions (train-predict) and their natural direction.
+PREDICTION_METRICS: dict[str, Literal["max", "min"]] = {
+    "accuracy": "max",
+    "balanced_accuracy": "max",
+    "macro_f1": "max",
+    "micro_f1": "max",
+    "roc_auc": "max",
+    "r2": "max",
+    "mse": "min",
+    "mae": "min",
+    "log_loss": "min",
+}
+# The function kind's metric: the share of hidden calls answered correctly.
+FUNCTION_METRICS: dict[str, Literal["max", "min"]] = {"cases": "max"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetSpec(_Strict):
+    """Where the data comes from: a recipe in `datasets/` and how many rows or calls to draw."""
+
+    recipe: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", description="datasets/<recipe>.py")]
+    params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments")
+    n_train: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    n_hidden: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class OutputSpec(_Strict):
+    """The output contract of a train-predict problem."""
+
+    file: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+\.(npy|csv)$")]
+    shape: list[int | Literal["n"]] = Field(
+        description='array shape; "n" stands for the number of hidden rows'
+    )
+    dtype: Literal["int", "float"]
+
+    @model_validator(mode="after")
+    def _first_axis_is_rows(self) -> OutputSpec:
+        if not self.shape or self.shape[0] != "n":
+            raise ValueError('shape must start with "n" (one prediction per hidden row)')
+        if any(isinstance(d, int) and d < 1 for d in self.shape):
+            raise ValueError("fixed dimensions must be at least 1")
+        return self
+
+
+class FunctionSpec(_Strict):
+    """The functions a function-kind submission must define, and how answers are compared."""
+
+    names: Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]],
+                     Field(min_length=1)]
+    compare: Literal["exact", "allclose"] = "exact"
+    rtol: Annotated[float, Field(ge=0)] = 1e-7
+    atol: Annotated[float, Field(ge=0)] = 0.0
+    reference: str = Field(
+        "accepted/solution.py", description="file under reference/<slug>/ giving expected values"
+    )
+
+
+class MetricSpec(_Strict):
+    """The metric and whether larger or smaller is better."""
+
+    name: str
+    direction: Literal["max", "min"]
+
+
+class ScoringSpec(_Strict):
+    """Pass threshold for AC and IOAI-style scaled points.
+
+    points = max_points * clip((m - baseline) / (target - baseline), 0, 1); without
+    baseline and target, an AC gets max_points and anything else 0.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    pass_: float = Field(alias="pass")
+    baseline: float | None = None
+    target: float | None = None
+    max_points: Annotated[float, Field(gt=0)] = 100.0
+
+    @model_validator(mode="after")
+    def _baseline_and_target_together(self) -> ScoringSpec:
+        if (self.baseline is None) != (self.target is None):
+            raise ValueError("baseline and target must be given together")
+        if self.baseline is not None and self.baseline == self.target:
+            raise ValueError("baseline and target must differ")
+        return self
+
+
+class LimitsSpec(_Strict):
+    """Resource limits of one run of a submission."""
+
+    wall_s: Annotated[float, Field(gt=0, le=3600)]
+    memory_mb: Annotated[int, Field(ge=64, le=65536)]
+    cpus: Annotated[int, Field(ge=1, le=64)] = 1
+    output_mb: Annotated[int, Field(ge=1, le=1024)] = 16
+
+
+class ProblemSpec(_Strict):
+    """The whole of `spec.yaml`."""
+
+    id: Annotated[str, Field(pattern=SLUG.pattern)]
+    title: Annotated[str, Field(min_length=3)]
+    section: Annotated[int, Field(ge=1, le=8, description="study-guide section")]
+    topic: Annotated[str, Field(min_length=3)]
+    difficulty: Literal["easy", "medium", "hard"] = "medium"
+    kind: Literal["train-predict", "function"]
+    dataset: DatasetSpec
+    output: OutputSpec | None = None
+    function: FunctionSpec | None = None
+    metric: MetricSpec
+    scoring: ScoringSpec
+    limits: LimitsSpec
+    starter_verdict: Verdict
+
+    @model_validator(mode="after")
+    def _kind_matches_sections(self) -> ProblemSpec:
+        if self.kind == "train-predict":
+            if self.output is None or self.function is not None:
+                raise ValueError("a train-predict problem needs `output` and no `function`")
+            if self.dataset.n_train < 1:
+                raise ValueError("a train-predict problem needs dataset.n_train >= 1")
+            known = PREDICTION_METRICS
+        else:
+            if self.function is None or self.output is not None:
+                raise ValueError("a function problem needs `function` and no `output`")
+            known = FUNCTION_METRICS
+        if self.metric.name not in known:
+            raise ValueError(
+                f"metric {self.metric.name!r} does not fit kind {self.kind}; "
+                f"choose one of {', '.join(known)}"
+            )
+        if self.metric.direction != known[self.metric.name]:
+            raise ValueError(f"metric {self.metric.name} is a {known[self.metric.name]} metric")
+        return self
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A loaded problem: its spec and where its files live."""
+
+    spec: ProblemSpec
+    folder: Path
+    reference_folder: Path
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def statement(self) -> Path:
+        return self.folder / "statement.md"
+
+    @property
+    def starter(self) -> Path:
+        return self.folder / "starter.py"
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_spec(path: Path) -> ProblemSpec:
+    """Load and validate one spec.yaml; SpecError names the file, the field and the reason."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: spec file missing") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        reason = " ".join(str(exc).split())
+        raise SpecError(f"{path}: not valid YAML: {reason}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping of fields at the top level")
+    try:
+        return ProblemSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(f"{path}: {_describe(exc)}") from None
+
+
+def load_problem(folder: Path, reference_root: Path) -> Problem:
+    """Load `folder/spec.yaml` and check the folder's name and files agree with it."""
+    spec = load_spec(folder / "spec.yaml")
+    if spec.id != folder.name:
+        raise SpecError(f"{folder / 'spec.yaml'}: id: {spec.id!r} differs from folder name")
+    for name in ("statement.md", "starter.py"):
+        if not (folder / name).is_file():
+            raise SpecError(f"{folder / name}: required file missing")
+    return Problem(spec=spec, folder=folder, reference_folder=reference_root / spec.id)
+
+
+def spec_json_schema() -> str:
+    """Return the JSON Schema of spec.yaml, for editors."""
+    schema = ProblemSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Olympiad judge problem spec"
+    return json.dumps(schema, indent=2)

@@ -1,0 +1,76 @@
+"""Verdicts, the contestant-facing messages for them, and the result of judging one submission.
+
+A `Result` is a frozen dataclass with `to_dict`/`from_dict`, so it crosses a process,
+a file or a queue unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    """The closed set of outcomes of judging one submission."""
+
+    AC = "AC"  # accepted: metric meets the pass threshold
+    WA = "WA"  # wrong answer: metric below the pass threshold
+    TLE = "TLE"  # time limit exceeded (wall clock)
+    MLE = "MLE"  # memory limit exceeded (from the OOM counters)
+    OLE = "OLE"  # output limit exceeded
+    RE = "RE"  # runtime error: non-zero exit or killed by a signal
+    IO = "IO"  # invalid output: missing, non-regular, unparsable, wrong shape, NaN
+    IE = "IE"  # internal error: the judge's fault, never the contestant's
+
+
+MESSAGES: dict[Verdict, str] = {
+    Verdict.AC: "Accepted: your metric meets the pass threshold.",
+    Verdict.WA: "Wrong answer: your metric is below the pass threshold.",
+    Verdict.TLE: "Time limit exceeded: the run was killed at the wall-clock limit.",
+    Verdict.MLE: "Memory limit exceeded: the run hit its memory limit.",
+    Verdict.OLE: "Output limit exceeded: the output folder reached its size cap.",
+    Verdict.RE: "Runtime error: your program exited with an error.",
+    Verdict.IO: "Invalid output: what your program wrote could not be scored.",
+    Verdict.IE: "Internal error: the judge failed; this is not your fault. Please report it.",
+}
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A named metric and its value (None when nothing could be scored)."""
+
+    name: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of judging one submission on one problem."""
+
+    problem: str
+    verdict: Verdict
+    score: float
+    max_score: float
+    metric: MetricValue
+    message: str
+    sandbox: str
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_mb: float = 0.0
+    public_score: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        data = asdict(self)
+        data["verdict"] = str(self.verdict)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        """Rebuild a Result from `to_dict` output."""
+        values = dict(data)
+        values["verdict"] = Verdict(values["verdict"])
+        values["metric"] = MetricValue(**values["metric"])
+        return cls(**values)
