@@ -7,6 +7,39 @@ from pathlib import Path
 
 from judge.errors import SpecError, UsageError
 from judge.spec import SLUG, Problem, load_problem
+from judge.verdicts import Verdict
+
+# Folders of reference/<slug>/ named by the verdict their submissions must get.
+VERDICT_FOLDERS: dict[str, Verdict] = {
+    "accepted": Verdict.AC,
+    "wrong_answer": Verdict.WA,
+    "time_limit": Verdict.TLE,
+    "memory_limit": Verdict.MLE,
+    "runtime_error": Verdict.RE,
+    "invalid_output": Verdict.IO,
+}
+
+
+@dataclass(frozen=True)
+class LabelledSubmission:
+    """A setter's submission and the verdict it must get."""
+
+    path: Path
+    expected: Verdict
+    label: str
+
+
+def labelled_submissions(problem: Problem) -> list[LabelledSubmission]:
+    """Return the starter and every file under reference/<slug>/<verdict>/, with its verdict."""
+    found = [LabelledSubmission(problem.starter, problem.spec.starter_verdict, "starter")]
+    for folder_name, verdict in VERDICT_FOLDERS.items():
+        folder = problem.reference_folder / folder_name
+        if folder.is_dir():
+            found += [
+                LabelledSubmission(path, verdict, f"{folder_name}/{path.name}")
+                for path in sorted(folder.glob("*.py"))
+            ]
+    return found
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.progress import Progress
 from rich.table import Table
 
-from judge.bank import Bank, find_bank
+from judge.bank import Bank, find_bank, labelled_submissions
 from judge.data import (
     Secret,
     draw_function_calls,
@@ -223,3 +224,49 @@ def run(
         typer.echo(json.dumps(data))
     else:
         print_result(result, choice.reason)
+
+
+@app.command()
+def demo(
+    sandbox: Annotated[
+        str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")
+    ] = "auto",
+    slugs: Annotated[list[str] | None, typer.Argument(help="Problems (default: all).")] = None,
+) -> None:
+    """Judge every problem's starter and labelled reference submissions; print a verdict table."""
+    bank = current_bank()
+    try:
+        choice = open_sandbox(sandbox, os.environ.get("JUDGE_SANDBOX_IMAGE"))
+        problems = [bank.problem(s) for s in slugs] if slugs else bank.problems()
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    console.print(f"sandbox: [bold]{choice.sandbox.name}[/] ({choice.reason})", highlight=False)
+    secret = current_secret()
+    table = Table("problem", "submission", "expected", "verdict", "metric", "score", "wall s")
+    mismatches = 0
+    jobs = [(p, s) for p in problems for s in labelled_submissions(p)]
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("judging", total=len(jobs))
+        for problem, item in jobs:
+            progress.update(task, description=f"{problem.id}: {item.label}")
+            try:
+                result = run_submission(problem, item.path, choice.sandbox, secret, bank)
+            except JudgeError as exc:
+                fail(str(exc), exit_code_for(exc))
+            ok = result.verdict is item.expected
+            mismatches += not ok
+            value = result.metric.value
+            table.add_row(
+                problem.id,
+                item.label,
+                str(item.expected),
+                f"[{'green' if ok else 'red'}]{result.verdict}[/]",
+                "-" if value is None else f"{result.metric.name} {value:.4f}",
+                f"{result.score:g}/{result.max_score:g}",
+                f"{result.wall_s:.1f}",
+            )
+            progress.advance(task)
+    console.print(table)
+    if mismatches:
+        fail(f"{mismatches} submission(s) did not get their expected verdict", 1)
+    console.print(f"all {len(jobs)} submissions got their expected verdicts")

@@ -1,0 +1,117 @@
+"""The command line: one-line errors, exit codes, JSON output, and fetch never leaking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from judge.cli import app
+from judge.data import Secret, draw_train_predict
+from judge.bank import Bank
+
+FIXTURE = Path(__file__).parent / "fixtures" / "bank"
+REFERENCE = FIXTURE / "reference" / "threshold" / "accepted" / "solution.py"
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("JUDGE_BANK", str(FIXTURE))
+    monkeypatch.setenv("JUDGE_SECRET", "cli-test-secret")
+    return CliRunner()
+
+
+def test_list_shows_every_problem(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["list"])
+    assert result.exit_code == 0
+    assert "threshold" in result.output and "add-arrays" in result.output
+
+
+def test_run_json_has_the_documented_fields(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["run", "threshold", str(REFERENCE), "--sandbox", "process", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("verdict", "score", "max_score", "metric", "wall_s", "cpu_s", "peak_mb",
+                "sandbox", "message"):
+        assert key in data
+    assert data["verdict"] == "AC" and data["metric"]["name"] == "accuracy"
+    assert data["sandbox"] == "process"
+
+
+def test_wrong_answer_still_exits_zero(cli: CliRunner) -> None:
+    starter = FIXTURE / "problems" / "threshold" / "starter.py"
+    result = cli.invoke(app, ["run", "threshold", str(starter), "--sandbox", "process"])
+    assert result.exit_code == 0 and "WA" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "nope", "x.py"], "unknown problem 'nope'"),
+        (["run", "threshold", "missing.py", "--sandbox", "process"], "no such file"),
+        (["run", "threshold", str(REFERENCE), "--sandbox", "vm"], "unknown sandbox 'vm'"),
+        (["show", "nope"], "unknown problem"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(cli: CliRunner, args: list[str], needle: str) -> None:
+    result = cli.invoke(app, args)
+    assert result.exit_code == 2
+    error_lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and needle in result.output
+
+
+def test_empty_and_binary_submissions_are_refused(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "empty.py").write_bytes(b"")
+    (tmp_path / "binary.py").write_bytes(b"\x7fELF\x00\x01")
+    for name, needle in (("empty.py", "empty"), ("binary.py", "NUL")):
+        result = cli.invoke(app, ["run", "threshold", str(tmp_path / name), "--sandbox", "process"])
+        assert result.exit_code == 2 and needle in result.output
+
+
+def test_broken_bank_problem_exits_1(cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bank = tmp_path / "bank"
+    (bank / "datasets").mkdir(parents=True)
+    folder = bank / "problems" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "spec.yaml").write_text("id: broken\nkind: nonsense\n")
+    monkeypatch.setenv("JUDGE_BANK", str(bank))
+    result = cli.invoke(app, ["run", "broken", str(REFERENCE), "--sandbox", "process"])
+    assert result.exit_code == 1 and "spec.yaml" in result.output
+
+
+def test_schema_is_json(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["schema"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["title"]
+
+
+def test_development_secret_prints_a_warning(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("JUDGE_SECRET")
+    monkeypatch.setenv("JUDGE_SECRET_FILE", str(tmp_path / "absent"))
+    result = cli.invoke(app, ["run", "threshold", str(REFERENCE), "--sandbox", "process"])
+    assert result.exit_code == 0 and "development secret" in result.output
+
+
+def test_fetch_writes_public_files_only(cli: CliRunner, tmp_path: Path) -> None:
+    dest = tmp_path / "work"
+    result = cli.invoke(app, ["fetch", "threshold", str(dest)])
+    assert result.exit_code == 0, result.output
+    names = sorted(str(p.relative_to(dest)) for p in dest.rglob("*"))
+    assert names == ["data", "data/test_X.npy", "data/train_X.npy", "data/train_y.npy",
+                     "output", "starter.py", "statement.md"]
+    spec = Bank(FIXTURE).problem("threshold").spec
+    hidden = draw_train_predict(spec, FIXTURE / "datasets", Secret(b"cli-test-secret", "t"))
+    assert not np.array_equal(np.load(dest / "data" / "test_X.npy"), hidden.hidden_X)
+    for path in dest.rglob("*.npy"):
+        assert hidden.hidden_y.tobytes() not in path.read_bytes()
+        assert hidden.hidden_X.tobytes()[:256] not in path.read_bytes()
+    assert not any("solution" in n for n in names)
+
+
+def test_fetch_refuses_a_non_empty_destination(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    result = cli.invoke(app, ["fetch", "threshold", str(tmp_path)])
+    assert result.exit_code == 2 and (tmp_path / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]

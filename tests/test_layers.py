@@ -1,0 +1,71 @@
+"""The layering of STYLE.md, enforced: a module imports only from the layers below it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parent.parent / "judge"
+
+# module (or package prefix) -> the judge modules it may import
+ALLOWED: dict[str, set[str]] = {
+    "judge": set(),
+    "judge.errors": set(),
+    "judge.verdicts": set(),
+    "judge.spec": {"judge.errors", "judge.verdicts"},
+    "judge.sandbox": {"judge.errors", "judge.sandbox"},
+    "judge.harness": set(),
+    "judge.data": {"judge.errors", "judge.spec"},
+    "judge.scoring": {"judge.errors", "judge.spec"},
+    "judge.outputs": {"judge.errors", "judge.spec"},
+    "judge.bank": {"judge.errors", "judge.spec", "judge.verdicts"},
+    "judge.runner": {
+        "judge.bank", "judge.data", "judge.errors", "judge.outputs", "judge.sandbox",
+        "judge.scoring", "judge.spec", "judge.verdicts",
+    },
+    "judge.cli": {"judge"},
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def rule_for(name: str) -> set[str]:
+    for prefix in sorted(ALLOWED, key=len, reverse=True):
+        if name == prefix or (prefix != "judge" and name.startswith(prefix + ".")):
+            return ALLOWED[prefix]
+    raise AssertionError(f"{name} has no layering rule; add it to ALLOWED")
+
+
+def judge_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("judge"):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("judge")}
+    return found
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=module_name)
+def test_module_imports_only_from_lower_layers(path: Path) -> None:
+    name = module_name(path)
+    allowed = rule_for(name)
+    for imported in judge_imports(path):
+        ok = any(imported == a or imported.startswith(a + ".") for a in allowed)
+        assert ok, f"{name} imports {imported}, outside its layer"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=module_name)
+def test_only_the_cli_reads_the_environment(path: Path) -> None:
+    if module_name(path) == "judge.cli":
+        return
+    text = path.read_text()
+    assert "os.environ[" not in text and "os.environ.get" not in text and "os.getenv" not in text

@@ -1,0 +1,150 @@
+"""Runner logic on a fake sandbox: facts become verdicts; bad files never reach a sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from judge.bank import Bank
+from judge.data import Secret, draw_train_predict
+from judge.errors import InvalidSource, SandboxError
+from judge.runner import read_source, run_submission
+from judge.sandbox.base import DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts
+from judge.sandbox.fake import FakeSandbox
+from judge.verdicts import Result, Verdict
+
+BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
+PROBLEM = BANK.problem("threshold")
+SECRET = Secret(b"runner-tests", "test")
+OK = RunFacts(0, None, 1.0, 0.9, 50.0, False, False, False)
+
+
+def hidden_labels() -> np.ndarray:
+    return draw_train_predict(PROBLEM.spec, BANK.datasets_dir, SECRET).hidden_y
+
+
+def writes(array: np.ndarray) -> object:
+    def write(mounts: Sequence[Mount]) -> None:
+        output = next(m.source for m in mounts if m.writable)
+        np.save(output / "predictions.npy", array)
+
+    return write
+
+
+def judge_with(sandbox: FakeSandbox) -> Result:
+    return run_submission(PROBLEM, PROBLEM.starter, sandbox, SECRET, BANK)
+
+
+def test_perfect_predictions_are_accepted_with_full_points() -> None:
+    result = judge_with(FakeSandbox(OK, writes(hidden_labels())))  # type: ignore[arg-type]
+    assert result.verdict is Verdict.AC and result.score == 100.0
+    assert result.metric.value == 1.0 and result.wall_s == 1.0
+
+
+def test_weak_predictions_get_wrong_answer_with_scaled_points() -> None:
+    labels = hidden_labels().copy()
+    labels[: len(labels) // 5] ^= 1
+    result = judge_with(FakeSandbox(OK, writes(labels)))  # type: ignore[arg-type]
+    assert result.verdict is Verdict.WA
+    assert result.score == pytest.approx(100 * (result.metric.value - 0.5) / 0.5)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("changes", "verdict"),
+    [
+        ({"timed_out": True, "exit_code": None, "signal": 9}, Verdict.TLE),
+        ({"oom": True, "exit_code": None, "signal": 9}, Verdict.MLE),
+        ({"output_truncated": True}, Verdict.OLE),
+        ({"exit_code": 1, "stderr_tail": "Traceback\nValueError: bad"}, Verdict.RE),
+        ({"exit_code": None, "signal": 11}, Verdict.RE),
+    ],
+)
+def test_facts_decide_the_verdict_before_outputs(changes: dict[str, object], verdict: Verdict) -> None:
+    facts = RunFacts(**{**OK.to_dict(), **changes})  # type: ignore[arg-type]
+    result = judge_with(FakeSandbox(facts, writes(hidden_labels())))  # type: ignore[arg-type]
+    assert result.verdict is verdict
+    assert result.score == 0.0
+
+
+def test_runtime_error_message_keeps_the_last_stderr_lines() -> None:
+    stderr = "\n".join(f"line {i}" for i in range(1000)) + "\nValueError: the cause"
+    facts = RunFacts(**{**OK.to_dict(), "exit_code": 1, "stderr_tail": stderr})  # type: ignore[arg-type]
+    result = judge_with(FakeSandbox(facts))
+    assert "ValueError: the cause" in result.message
+    assert "line 1\n" not in result.message and len(result.message) < 2500
+
+
+def test_missing_output_is_invalid_output() -> None:
+    assert judge_with(FakeSandbox(OK)).verdict is Verdict.IO
+
+
+def test_sandbox_failure_is_internal_error_not_the_contestants() -> None:
+    class Broken(FakeSandbox):
+        def run(self, *args: object, **kwargs: object) -> RunFacts:
+            raise SandboxError("engine went away")
+
+    result = judge_with(Broken(OK))
+    assert result.verdict is Verdict.IE and "engine went away" in result.message
+
+
+def test_sandbox_sees_paths_and_env_but_never_labels() -> None:
+    sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
+    judge_with(sandbox)
+    command, env = sandbox.calls[0]
+    assert env == {"DATA_DIR": DATA_DIR, "OUTPUT_DIR": OUTPUT_DIR}
+    assert command[-1].endswith("submission.py")
+
+
+def test_data_mount_holds_inputs_only() -> None:
+    seen: list[str] = []
+    hidden = hidden_labels().tobytes()
+
+    def inspect(mounts: Sequence[Mount]) -> None:
+        for mount in mounts:
+            for path in mount.source.rglob("*"):
+                seen.append(path.name)
+                assert hidden not in path.read_bytes()
+
+    judge_with(FakeSandbox(OK, inspect))
+    assert sorted(seen) == ["submission.py", "test_X.npy", "train_X.npy", "train_y.npy"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"print('x')\x00", "NUL"),
+        (b"print('\xff\xfe')", "not UTF-8"),
+    ],
+)
+def test_unrunnable_sources_raise_invalid_source(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "s.py"
+    path.write_bytes(content)
+    with pytest.raises(InvalidSource, match=reason):
+        read_source(path)
+
+
+def test_missing_directory_and_symlink_sources(tmp_path: Path) -> None:
+    with pytest.raises(InvalidSource, match="no such file"):
+        read_source(tmp_path / "absent.py")
+    with pytest.raises(InvalidSource, match="not a regular file"):
+        read_source(tmp_path)
+    (tmp_path / "real.py").write_text("x = 1")
+    (tmp_path / "link.py").symlink_to(tmp_path / "real.py")
+    with pytest.raises(InvalidSource, match="symlink"):
+        read_source(tmp_path / "link.py")
+
+
+def test_limits_come_from_the_spec() -> None:
+    captured: list[Limits] = []
+
+    class Recording(FakeSandbox):
+        def run(self, command, mounts, limits, env):  # type: ignore[no-untyped-def]
+            captured.append(limits)
+            return super().run(command, mounts, limits, env)
+
+    run_submission(PROBLEM, PROBLEM.starter, Recording(OK), SECRET, BANK, cpuset=(1,))
+    assert captured[0].wall_s == 8 and captured[0].memory_mb == 256 and captured[0].cpuset == (1,)

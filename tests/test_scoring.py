@@ -1,0 +1,68 @@
+"""Scoring is pure: metrics, pass thresholds, scaled points, answer comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from judge.errors import InvalidOutput
+from judge.scoring import answers_match, cases_passed, compute_metric, passes, scaled_points
+from judge.spec import FunctionSpec, ScoringSpec
+
+SCALED = ScoringSpec.model_validate({"pass": 0.8, "baseline": 0.5, "target": 0.9})
+MSE_SCALED = ScoringSpec.model_validate({"pass": 0.3, "baseline": 1.0, "target": 0.2})
+
+
+def test_accuracy_matches_hand_count() -> None:
+    assert compute_metric("accuracy", np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])) == 0.75
+
+
+def test_minimised_metric_passes_below_threshold() -> None:
+    assert passes(0.1, 0.3, "min") and not passes(0.4, 0.3, "min")
+    assert passes(0.8, 0.8, "max") and not passes(0.79, 0.8, "max")
+
+
+def test_scaled_points_follow_the_ioai_formula() -> None:
+    assert scaled_points(0.7, False, SCALED) == pytest.approx(50.0)
+    assert scaled_points(0.95, True, SCALED) == 100.0
+    assert scaled_points(0.1, False, SCALED) == 0.0
+    assert scaled_points(0.6, False, MSE_SCALED) == pytest.approx(50.0)
+
+
+def test_without_baseline_only_accepted_scores() -> None:
+    plain = ScoringSpec.model_validate({"pass": 0.9, "max_points": 7})
+    assert scaled_points(0.95, True, plain) == 7 and scaled_points(0.85, False, plain) == 0
+
+
+@given(st.floats(-1e6, 1e6), st.booleans())
+def test_points_stay_within_bounds(value: float, accepted: bool) -> None:
+    assert 0.0 <= scaled_points(value, accepted, SCALED) <= SCALED.max_points
+
+
+def test_probabilities_outside_unit_interval_are_invalid_output() -> None:
+    with pytest.raises(InvalidOutput):
+        compute_metric("roc_auc", np.array([0, 1]), np.array([0.2, 1.7]))
+
+
+def test_exact_comparison_treats_5_and_5_0_alike_but_not_bools() -> None:
+    exact = FunctionSpec(names=["f"])
+    assert answers_match([5, 6], [5.0, 6], exact)
+    assert not answers_match([True], [1], exact)
+    assert not answers_match([5, 6], [5, 7], exact)
+    assert not answers_match({"a": 1}, [1], exact)
+
+
+def test_allclose_uses_declared_tolerances() -> None:
+    close = FunctionSpec(names=["f"], compare="allclose", rtol=1e-6)
+    assert answers_match([1.0, 2.0], [1.0 + 1e-9, 2.0], close)
+    assert not answers_match([1.0, 2.1], [1.0, 2.0], close)
+    assert not answers_match("text", [1.0], close)
+    assert not answers_match([1.0], [[1.0]], close)
+
+
+def test_cases_passed_counts_only_ok_matches() -> None:
+    spec = FunctionSpec(names=["f"])
+    results = [{"ok": True, "value": 1}, {"ok": False, "error": "x"}, {"ok": True, "value": 3}]
+    assert cases_passed(results, [1, 2, 4], spec) == pytest.approx(1 / 3)

@@ -1,0 +1,99 @@
+"""Spec loading: good specs load; broken ones name the file, the field and the reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from judge.bank import Bank
+from judge.errors import SpecError
+from judge.spec import load_problem, load_spec, spec_json_schema
+
+FIXTURE = Path(__file__).parent / "fixtures" / "bank"
+GOOD = yaml.safe_load((FIXTURE / "problems" / "threshold" / "spec.yaml").read_text())
+
+
+def write_spec(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def broken(**changes: object) -> dict[str, object]:
+    data = json.loads(json.dumps(GOOD))
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        node = data
+        for key in parents:
+            node = node[key]
+        if value is None:
+            del node[leaf]
+        else:
+            node[leaf] = value
+    return data
+
+
+def test_fixture_specs_load() -> None:
+    assert [p.id for p in Bank(FIXTURE).problems()] == ["add-arrays", "threshold"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "reason"),
+    [
+        ({"colour": "blue"}, "colour", "Extra inputs are not permitted"),
+        ({"limits__wall_s": "fast"}, "limits.wall_s", "valid number"),
+        ({"limits__memory_mb": 1}, "limits.memory_mb", "greater than or equal to 64"),
+        ({"limits__wall_s": -1}, "limits.wall_s", "greater than 0"),
+        ({"metric__name": "cases"}, "(top level)", "does not fit kind train-predict"),
+        ({"output": None}, "(top level)", "needs `output`"),
+        ({"scoring__target": None}, "scoring", "baseline and target must be given together"),
+        ({"starter_verdict": "OK"}, "starter_verdict", "Input should be"),
+        ({"output__shape": [5]}, "output", 'shape must start with "n"'),
+        ({"title": None}, "title", "Field required"),
+    ],
+)
+def test_broken_spec_names_file_field_and_reason(
+    tmp_path: Path, changes: dict[str, object], field: str, reason: str
+) -> None:
+    path = write_spec(tmp_path, broken(**changes))
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert field in message
+    assert reason in message
+    assert "\n" not in message
+
+
+def test_unparsable_yaml_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text("id: [unclosed\n  title: x", encoding="utf-8")
+    with pytest.raises(SpecError, match="not valid YAML") as caught:
+        load_spec(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_starter_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "problems" / "threshold"
+    folder.mkdir(parents=True)
+    write_spec(folder, GOOD)
+    (folder / "statement.md").write_text("# x", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"starter\.py: required file missing"):
+        load_problem(folder, tmp_path / "reference")
+
+
+def test_id_must_match_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "other-name"
+    folder.mkdir()
+    write_spec(folder, GOOD)
+    with pytest.raises(SpecError, match="differs from folder name"):
+        load_problem(folder, tmp_path)
+
+
+def test_json_schema_describes_the_spec() -> None:
+    schema = json.loads(spec_json_schema())
+    assert {"id", "kind", "dataset", "metric", "scoring", "limits"} <= set(schema["properties"])
+    assert "pass" in schema["$defs"]["ScoringSpec"]["properties"]
