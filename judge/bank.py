@@ -65,7 +65,8 @@ class Bank:
         if not self.problems_dir.is_dir():
             return []
         return sorted(
-            p.name for p in self.problems_dir.iterdir()
+            p.name
+            for p in self.problems_dir.iterdir()
             if p.is_dir() and (p / "spec.yaml").is_file()
         )
 

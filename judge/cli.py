@@ -88,7 +88,9 @@ def current_secret() -> Secret:
 
 @app.callback()
 def main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what the judge does.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what the judge does.")
+    ] = False,
 ) -> None:
     """Configure logging for the whole command."""
     logging.basicConfig(
@@ -194,9 +196,7 @@ def print_result(result: Result, reason: str) -> None:
 def run(
     slug: str,
     file: Path,
-    sandbox: Annotated[
-        str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")
-    ] = "auto",
+    sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
     image: Annotated[
         str | None, typer.Option(help="Docker image of the sandbox (docker backend).")
     ] = None,
@@ -228,9 +228,7 @@ def run(
 
 @app.command()
 def demo(
-    sandbox: Annotated[
-        str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")
-    ] = "auto",
+    sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
     slugs: Annotated[list[str] | None, typer.Argument(help="Problems (default: all).")] = None,
 ) -> None:
     """Judge every problem's starter and labelled reference submissions; print a verdict table."""

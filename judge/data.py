@@ -103,13 +103,14 @@ class TrainPredictData:
 
 @dataclass(frozen=True)
 class FunctionCalls:
-    """Hidden calls for a function problem (inputs only; expected values come from the reference)."""
+    """Hidden calls of a function problem: inputs only; expected values come from the reference."""
 
     calls: list[dict[str, Any]]
 
 
-def _call_recipe(make: Callable[..., Any], spec: ProblemSpec, rng: np.random.Generator,
-                 n: int, where: Path) -> Any:
+def _call_recipe(
+    make: Callable[..., Any], spec: ProblemSpec, rng: np.random.Generator, n: int, where: Path
+) -> Any:
     try:
         return make(rng, n, **spec.dataset.params)
     except Exception as exc:

@@ -87,7 +87,9 @@ def _parse_csv(raw: bytes, name: str) -> NDArray[Any]:
     return array[:, 0] if array.ndim == 2 and array.shape[1] == 1 else array
 
 
-def read_predictions(folder: Path, contract: OutputSpec, n_rows: int, max_bytes: int) -> NDArray[Any]:
+def read_predictions(
+    folder: Path, contract: OutputSpec, n_rows: int, max_bytes: int
+) -> NDArray[Any]:
     """Read and check the predictions file named by the output contract."""
     name = contract.file
     raw = read_untrusted_file(folder / name, max_bytes)

@@ -63,7 +63,9 @@ def read_source(path: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidSource(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        raise InvalidSource(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
 
 
 def stderr_excerpt(stderr: str) -> str:
@@ -181,8 +183,12 @@ def run_submission(
             expected = expected_values(problem, calls_path)
             shutil.copyfile(HARNESS, code / "harness.py")
             command = [
-                sandbox.python, "-I", f"{CODE_DIR}/harness.py", f"{CODE_DIR}/submission.py",
-                f"{DATA_DIR}/calls.json", f"{OUTPUT_DIR}/results.json",
+                sandbox.python,
+                "-I",
+                f"{CODE_DIR}/harness.py",
+                f"{CODE_DIR}/submission.py",
+                f"{DATA_DIR}/calls.json",
+                f"{OUTPUT_DIR}/results.json",
             ]
         for path in (code, data, *code.iterdir()):
             path.chmod(0o755 if path.is_dir() else 0o644)

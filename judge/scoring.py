@@ -111,7 +111,8 @@ def cases_passed(results: list[dict[str, Any]], expected: list[Any], spec: Funct
     if len(results) != len(expected):
         raise ScorerError("results and expected values differ in length")
     good = sum(
-        1 for got, want in zip(results, expected, strict=True)
+        1
+        for got, want in zip(results, expected, strict=True)
         if got.get("ok") is True and answers_match(got.get("value"), want, spec)
     )
     return good / len(expected)

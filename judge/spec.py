@@ -85,8 +85,9 @@ class OutputSpec(_Strict):
 class FunctionSpec(_Strict):
     """The functions a function-kind submission must define, and how answers are compared."""
 
-    names: Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]],
-                     Field(min_length=1)]
+    names: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]], Field(min_length=1)
+    ]
     compare: Literal["exact", "allclose"] = "exact"
     rtol: Annotated[float, Field(ge=0)] = 1e-7
     atol: Annotated[float, Field(ge=0)] = 0.0

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from judge.bank import Bank
 from judge.cli import app
 from judge.data import Secret, draw_train_predict
-from judge.bank import Bank
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bank"
 REFERENCE = FIXTURE / "reference" / "threshold" / "accepted" / "solution.py"
@@ -34,8 +34,17 @@ def test_run_json_has_the_documented_fields(cli: CliRunner) -> None:
     result = cli.invoke(app, ["run", "threshold", str(REFERENCE), "--sandbox", "process", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.strip().splitlines()[-1])
-    for key in ("verdict", "score", "max_score", "metric", "wall_s", "cpu_s", "peak_mb",
-                "sandbox", "message"):
+    for key in (
+        "verdict",
+        "score",
+        "max_score",
+        "metric",
+        "wall_s",
+        "cpu_s",
+        "peak_mb",
+        "sandbox",
+        "message",
+    ):
         assert key in data
     assert data["verdict"] == "AC" and data["metric"]["name"] == "accuracy"
     assert data["sandbox"] == "process"
@@ -71,7 +80,9 @@ def test_empty_and_binary_submissions_are_refused(cli: CliRunner, tmp_path: Path
         assert result.exit_code == 2 and needle in result.output
 
 
-def test_broken_bank_problem_exits_1(cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_bank_problem_exits_1(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bank = tmp_path / "bank"
     (bank / "datasets").mkdir(parents=True)
     folder = bank / "problems" / "broken"
@@ -87,7 +98,9 @@ def test_schema_is_json(cli: CliRunner) -> None:
     assert result.exit_code == 0 and json.loads(result.stdout)["title"]
 
 
-def test_development_secret_prints_a_warning(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_development_secret_prints_a_warning(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("JUDGE_SECRET")
     monkeypatch.setenv("JUDGE_SECRET_FILE", str(tmp_path / "absent"))
     result = cli.invoke(app, ["run", "threshold", str(REFERENCE), "--sandbox", "process"])
@@ -99,8 +112,15 @@ def test_fetch_writes_public_files_only(cli: CliRunner, tmp_path: Path) -> None:
     result = cli.invoke(app, ["fetch", "threshold", str(dest)])
     assert result.exit_code == 0, result.output
     names = sorted(str(p.relative_to(dest)) for p in dest.rglob("*"))
-    assert names == ["data", "data/test_X.npy", "data/train_X.npy", "data/train_y.npy",
-                     "output", "starter.py", "statement.md"]
+    assert names == [
+        "data",
+        "data/test_X.npy",
+        "data/train_X.npy",
+        "data/train_y.npy",
+        "output",
+        "starter.py",
+        "statement.md",
+    ]
     spec = Bank(FIXTURE).problem("threshold").spec
     hidden = draw_train_predict(spec, FIXTURE / "datasets", Secret(b"cli-test-secret", "t"))
     assert not np.array_equal(np.load(dest / "data" / "test_X.npy"), hidden.hidden_X)

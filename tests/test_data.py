@@ -53,7 +53,11 @@ def test_split_sizes_follow_the_spec() -> None:
 def test_public_files_hold_no_hidden_labels(tmp_path: Path) -> None:
     data = draw_train_predict(SPEC, BANK.datasets_dir, A)
     write_public_train_predict(data, tmp_path, include_test=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["test_X.npy", "train_X.npy", "train_y.npy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "test_X.npy",
+        "train_X.npy",
+        "train_y.npy",
+    ]
     hidden = data.hidden_y.tobytes()
     for path in tmp_path.iterdir():
         assert hidden not in path.read_bytes()
@@ -102,6 +106,9 @@ def test_function_calls_are_drawn_from_the_secret() -> None:
     assert len(calls) == spec.dataset.n_hidden and calls[0]["function"] == "add"
     assert calls != draw_function_calls(spec, BANK.datasets_dir, B).calls
     digest = hashlib.sha256(repr(calls).encode()).hexdigest()
-    assert digest == hashlib.sha256(
-        repr(draw_function_calls(spec, BANK.datasets_dir, A).calls).encode()
-    ).hexdigest()
+    assert (
+        digest
+        == hashlib.sha256(
+            repr(draw_function_calls(spec, BANK.datasets_dir, A).calls).encode()
+        ).hexdigest()
+    )

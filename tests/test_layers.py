@@ -22,8 +22,14 @@ ALLOWED: dict[str, set[str]] = {
     "judge.outputs": {"judge.errors", "judge.spec"},
     "judge.bank": {"judge.errors", "judge.spec", "judge.verdicts"},
     "judge.runner": {
-        "judge.bank", "judge.data", "judge.errors", "judge.outputs", "judge.sandbox",
-        "judge.scoring", "judge.spec", "judge.verdicts",
+        "judge.bank",
+        "judge.data",
+        "judge.errors",
+        "judge.outputs",
+        "judge.sandbox",
+        "judge.scoring",
+        "judge.spec",
+        "judge.verdicts",
     },
     "judge.cli": {"judge"},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from pathlib import Path
@@ -97,22 +98,21 @@ def test_function_results_must_be_a_list_of_objects(tmp_path: Path) -> None:
 def test_random_bytes_never_crash_the_reader(tmp_path: Path, payload: bytes) -> None:
     for name, contract in (("predictions.npy", INT_NPY), ("predictions.csv", FLOAT_CSV)):
         (tmp_path / name).write_bytes(payload)
-        try:
+        with contextlib.suppress(InvalidOutput):
             read_predictions(tmp_path, contract, 3, CAP)
-        except InvalidOutput:
-            pass
 
 
 @settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(st.one_of(st.floats(), st.text(max_size=4)), min_size=1, max_size=3),
-                max_size=5))
+@given(
+    st.lists(
+        st.lists(st.one_of(st.floats(), st.text(max_size=4)), min_size=1, max_size=3), max_size=5
+    )
+)
 def test_near_valid_csv_never_crashes_the_reader(tmp_path: Path, rows: list[list[object]]) -> None:
     text = "\n".join(",".join(str(cell) for cell in row) for row in rows)
     (tmp_path / "predictions.csv").write_text(text)
-    try:
+    with contextlib.suppress(InvalidOutput):
         read_predictions(tmp_path, FLOAT_CSV, len(rows), CAP)
-    except InvalidOutput:
-        pass
 
 
 def test_truncated_npy_header_is_invalid_output(tmp_path: Path) -> None:

@@ -62,7 +62,9 @@ def test_weak_predictions_get_wrong_answer_with_scaled_points() -> None:
         ({"exit_code": None, "signal": 11}, Verdict.RE),
     ],
 )
-def test_facts_decide_the_verdict_before_outputs(changes: dict[str, object], verdict: Verdict) -> None:
+def test_facts_decide_the_verdict_before_outputs(
+    changes: dict[str, object], verdict: Verdict
+) -> None:
     facts = RunFacts(**{**OK.to_dict(), **changes})  # type: ignore[arg-type]
     result = judge_with(FakeSandbox(facts, writes(hidden_labels())))  # type: ignore[arg-type]
     assert result.verdict is verdict
@@ -120,7 +122,9 @@ def test_data_mount_holds_inputs_only() -> None:
         (b"print('\xff\xfe')", "not UTF-8"),
     ],
 )
-def test_unrunnable_sources_raise_invalid_source(tmp_path: Path, content: bytes, reason: str) -> None:
+def test_unrunnable_sources_raise_invalid_source(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
     path = tmp_path / "s.py"
     path.write_bytes(content)
     with pytest.raises(InvalidSource, match=reason):

@@ -8,6 +8,7 @@ inferred, not counted: the kernel gives no OOM counter without a cgroup.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import resource
@@ -144,7 +145,5 @@ class ProcessSandbox:
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -52,7 +52,9 @@ def test_starter_gets_its_declared_verdict(backend: Sandbox) -> None:
 
 def test_function_problem_reference_and_starter(backend: Sandbox) -> None:
     problem = BANK.problem("add-arrays")
-    good = judge(backend, BANK.reference_dir / "add-arrays" / "accepted" / "solution.py", "add-arrays")
+    good = judge(
+        backend, BANK.reference_dir / "add-arrays" / "accepted" / "solution.py", "add-arrays"
+    )
     assert good.verdict is Verdict.AC, good.message
     assert judge(backend, problem.starter, "add-arrays").verdict is Verdict.WA
 
@@ -128,14 +130,18 @@ def test_sandbox_cannot_reach_a_host_loopback_listener(
     isolating_backend: Sandbox, tmp_path: Path, loopback_listener: tuple[int, list[str]]
 ) -> None:
     port, seen = loopback_listener
-    result = judge_text(isolating_backend, tmp_path, f"""
+    result = judge_text(
+        isolating_backend,
+        tmp_path,
+        f"""
         import socket, sys
         try:
             socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
         except OSError:
             raise SystemExit(0)
         raise SystemExit({FOUND})
-    """)
+    """,
+    )
     assert result.details["exit_code"] != FOUND
     assert seen == []
 
@@ -147,26 +153,30 @@ def test_filesystem_walk_finds_no_hidden_labels(isolating_backend: Sandbox, tmp_
         "\n".join(str(v) for v in hidden[:400]).encode(),
         ",".join(str(v) for v in hidden[:400]).encode(),
     ]
-    result = judge_text(isolating_backend, tmp_path, f"""
+    result = judge_text(
+        isolating_backend,
+        tmp_path,
+        f"""
         import os, time
         needles = {needles!r}
         deadline = time.monotonic() + 6
-        for top in ("/",):
-            for root, dirs, files in os.walk(top):
-                dirs[:] = [d for d in dirs if os.path.join(root, d) not in ("/proc", "/sys", "/dev")]
-                for name in files:
-                    if time.monotonic() > deadline:
-                        raise SystemExit(0)
-                    path = os.path.join(root, name)
-                    try:
-                        if os.path.islink(path) or os.path.getsize(path) > 1 << 20:
-                            continue
-                        data = open(path, "rb").read()
-                    except OSError:
+        skip = ("/proc", "/sys", "/dev")
+        for root, dirs, files in os.walk("/"):
+            dirs[:] = [d for d in dirs if os.path.join(root, d) not in skip]
+            for name in files:
+                if time.monotonic() > deadline:
+                    raise SystemExit(0)
+                path = os.path.join(root, name)
+                try:
+                    if os.path.islink(path) or os.path.getsize(path) > 1 << 20:
                         continue
-                    if any(n in data for n in needles):
-                        raise SystemExit({FOUND})
-    """)
+                    data = open(path, "rb").read()
+                except OSError:
+                    continue
+                if any(n in data for n in needles):
+                    raise SystemExit({FOUND})
+    """,
+    )
     assert result.details["exit_code"] != FOUND, result.message
     assert result.verdict is not Verdict.AC
 
@@ -176,7 +186,10 @@ def test_secret_is_in_neither_the_environment_nor_proc(
 ) -> None:
     marker = "judge-secret-marker-93c1d7"
     monkeypatch.setenv("JUDGE_SECRET", marker)
-    result = judge_text(isolating_backend, tmp_path, f"""
+    result = judge_text(
+        isolating_backend,
+        tmp_path,
+        f"""
         import os
         marker = {marker!r}
         if any(marker in v for v in os.environ.values()):
@@ -189,14 +202,19 @@ def test_secret_is_in_neither_the_environment_nor_proc(
                     continue
                 if marker.encode() in data:
                     raise SystemExit({FOUND})
-    """)
+    """,
+    )
     assert result.details["exit_code"] == 0, result.message
 
 
 def test_thread_caps_follow_the_cpu_limit(backend: Sandbox, tmp_path: Path) -> None:
-    result = judge_text(backend, tmp_path, """
+    result = judge_text(
+        backend,
+        tmp_path,
+        """
         import os
         names = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
         raise SystemExit(0 if all(os.environ.get(n) == "1" for n in names) else 3)
-    """)
+    """,
+    )
     assert result.details["exit_code"] == 0
