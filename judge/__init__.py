@@ -1,3 +1,3 @@
-"""Olympiad judge: run deep-learning practice submissions in a sandbox and score them on hidden data."""
+"""Olympiad judge: run deep-learning practice submissions in a sandbox, score on hidden data."""
 
 __version__ = "0.1.0"

@@ -37,7 +37,11 @@ def broken(**changes: object) -> dict[str, object]:
 
 
 def test_fixture_specs_load() -> None:
-    assert [p.id for p in Bank(FIXTURE).problems()] == ["add-arrays", "threshold"]
+    assert [p.id for p in Bank(FIXTURE).problems()] == [
+        "add-arrays",
+        "threshold",
+        "threshold-patient",
+    ]
 
 
 @pytest.mark.parametrize(

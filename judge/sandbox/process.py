@@ -105,10 +105,12 @@ class ProcessSandbox:
         err.start()
         timed_out = False
         deadline = start + limits.wall_s
+        high_water_kb = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
+            high_water_kb = max(high_water_kb, _high_water_kb(proc.pid))
             if time.monotonic() >= deadline:
                 timed_out = True
                 _kill_group(proc.pid)
@@ -124,7 +126,9 @@ class ProcessSandbox:
         proc.stderr.close()
         exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        peak_mb = usage.ru_maxrss / 1024
+        # ru_maxrss counts the judge's own pages copied at fork; the polled VmHWM of the
+        # exec'd program is closer to the truth when the program lived long enough to be seen.
+        peak_mb = (high_water_kb or usage.ru_maxrss) / 1024
         stderr_tail = err.text()
         oom = peak_mb >= 0.95 * limits.memory_mb or (
             exit_code not in (0, None) and "MemoryError" in stderr_tail[-2000:]
@@ -147,3 +151,15 @@ class ProcessSandbox:
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def _high_water_kb(pid: int) -> int:
+    """Return the peak resident set (VmHWM) of a live process in KiB, or 0."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0

@@ -146,8 +146,11 @@ def test_sandbox_cannot_reach_a_host_loopback_listener(
     assert seen == []
 
 
+@pytest.mark.slow
 def test_filesystem_walk_finds_no_hidden_labels(isolating_backend: Sandbox, tmp_path: Path) -> None:
-    hidden = draw_train_predict(BANK.problem("threshold").spec, BANK.datasets_dir, SECRET).hidden_y
+    """Read every small file the sandbox can see, looking for the hidden labels in any form."""
+    spec = BANK.problem("threshold-patient").spec
+    hidden = draw_train_predict(spec, BANK.datasets_dir, SECRET).hidden_y
     needles = [
         hidden.tobytes()[:2048],
         "\n".join(str(v) for v in hidden[:400]).encode(),
@@ -157,28 +160,28 @@ def test_filesystem_walk_finds_no_hidden_labels(isolating_backend: Sandbox, tmp_
         isolating_backend,
         tmp_path,
         f"""
-        import os, time
-        needles = {needles!r}
-        deadline = time.monotonic() + 6
-        skip = ("/proc", "/sys", "/dev")
+        import os, stat
+        needles = [bytes.fromhex(h) for h in {[n.hex() for n in needles]!r}]
         for root, dirs, files in os.walk("/"):
-            dirs[:] = [d for d in dirs if os.path.join(root, d) not in skip]
+            dirs[:] = [d for d in dirs if os.path.join(root, d) not in ("/proc", "/sys")]
             for name in files:
-                if time.monotonic() > deadline:
-                    raise SystemExit(0)
                 path = os.path.join(root, name)
                 try:
-                    if os.path.islink(path) or os.path.getsize(path) > 1 << 20:
+                    info = os.lstat(path)
+                    if not stat.S_ISREG(info.st_mode) or info.st_size > 1 << 16:
                         continue
-                    data = open(path, "rb").read()
+                    with open(path, "rb") as handle:
+                        data = handle.read()
                 except OSError:
                     continue
                 if any(n in data for n in needles):
+                    print("found in", path)
                     raise SystemExit({FOUND})
     """,
+        slug="threshold-patient",
     )
-    assert result.details["exit_code"] != FOUND, result.message
-    assert result.verdict is not Verdict.AC
+    assert result.details["exit_code"] == 0, result.message
+    assert result.verdict is Verdict.IO  # it wrote nothing
 
 
 def test_secret_is_in_neither_the_environment_nor_proc(

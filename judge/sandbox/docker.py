@@ -1,0 +1,452 @@
+"""The docker backend: one fresh, locked-down container per run (production).
+
+Each run gets its own container from the sandbox image (docker/build-image.sh):
+no network, a read-only root, tmpfs for /tmp and the working folder, user 65534
+with no capabilities and no-new-privileges, Docker's default seccomp profile,
+memory without swap, a pids cap, pinned cores, a file-size cap. The container is
+removed after the run whatever happens.
+
+Why the command runs through `exec`: Docker deletes a container's cgroup the moment
+its first process exits, so the kernel's exact counters (peak memory, CPU time, OOM
+kills) are gone before the judge could read them. The container's first process is
+therefore an idle `sleep` (which the submission cannot kill: it is the PID namespace's
+init), the command runs beside it through `docker exec`, and the counters are read
+from the host's cgroup files after the command ends and before the container is
+removed. Where those files cannot be read (the judge in another PID or cgroup
+namespace than the engine), Docker's stats API is the fallback.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from judge.errors import SandboxError, SandboxUnavailable
+from judge.sandbox.base import (
+    LOG_TAIL_BYTES,
+    SANDBOX_GID,
+    SANDBOX_UID,
+    WORK_DIR,
+    Limits,
+    Mount,
+    RunFacts,
+    output_truncated,
+    sandbox_env,
+)
+
+try:
+    from docker.client import DockerClient, from_env
+    from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+    from docker.models.containers import Container
+    from docker.types import LogConfig, Ulimit
+    from docker.types import Mount as DockerMount
+    from docker.types.daemon import CancellableStream
+except ImportError as exc:  # pragma: no cover - docker is a declared dependency
+    _SDK_MISSING: ImportError | None = exc
+else:
+    _SDK_MISSING = None
+
+log = logging.getLogger(__name__)
+
+DEFAULT_IMAGE = "olympiad-judge-sandbox:current"
+# Every container this backend makes carries this label, so leftovers can be found.
+LABEL = "olympiad-judge.sandbox"
+PYTHON = "/usr/bin/python3"
+# The container's idle first process; the command runs beside it (see the module doc).
+KEEPER = ["/bin/sleep", "infinity"]
+USER = f"{SANDBOX_UID}:{SANDBOX_GID}"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+API_TIMEOUT_S = 60
+MIB = 1024 * 1024
+# How often a running command is checked on: often at first, less as it goes on.
+POLL_MIN_S = 0.005
+POLL_MAX_S = 0.05
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__
+
+
+@dataclass(frozen=True)
+class _Usage:
+    """What the kernel counted for a container's cgroup."""
+
+    cpu_s: float
+    peak_mb: float
+    oom_kills: int
+
+
+class _StreamTails(threading.Thread):
+    """Drain a demultiplexed exec stream, keeping the last bytes of stdout and stderr."""
+
+    def __init__(self, stream: CancellableStream[tuple[bytes | None, bytes | None]]) -> None:
+        super().__init__(daemon=True)
+        self._stream = stream
+        self._buffers = (bytearray(), bytearray())
+        self.totals = [0, 0]
+
+    def run(self) -> None:
+        try:
+            for chunks in self._stream:
+                for index, chunk in enumerate(chunks):
+                    if chunk:
+                        self._keep(index, chunk)
+        except Exception as exc:  # the socket closes under us when the container is killed
+            log.debug("exec stream ended: %s", _one_line(exc))
+        finally:
+            self.close()
+
+    def _keep(self, index: int, chunk: bytes) -> None:
+        buffer = self._buffers[index]
+        self.totals[index] += len(chunk)
+        buffer += chunk
+        if len(buffer) > 2 * LOG_TAIL_BYTES:
+            del buffer[:-LOG_TAIL_BYTES]
+
+    def close(self) -> None:
+        """Stop reading: close the stream and the HTTP response under it.
+
+        CancellableStream.close() shuts the socket but leaves the response's file object
+        holding the descriptor open (a ResourceWarning); the response is closed too.
+        """
+        try:
+            self._stream.close()
+            getattr(self._stream, "_response").close()  # noqa: B009 - private in the SDK
+        except Exception as exc:
+            log.debug("closing the exec stream: %s", _one_line(exc))
+
+    def text(self, index: int) -> str:
+        """Return the kept tail of stdout (0) or stderr (1), decoded leniently."""
+        return bytes(self._buffers[index][-LOG_TAIL_BYTES:]).decode("utf-8", errors="replace")
+
+    @property
+    def truncated(self) -> bool:
+        """Whether more was written than kept."""
+        return max(self.totals) > LOG_TAIL_BYTES
+
+
+def _read_int(path: Path) -> int:
+    return int(path.read_text().split()[0])
+
+
+def _read_keyed(path: Path, key: str) -> int:
+    """Return the value of `key` in a flat-keyed cgroup file ("name value" lines)."""
+    for line in path.read_text().splitlines():
+        name, _, value = line.partition(" ")
+        if name == key:
+            return int(value)
+    return 0
+
+
+def _cgroup_dirs(container_id: str, pid: int) -> dict[str, Path]:
+    """Locate the container's cgroup folders on this host.
+
+    Returns {"memory": ..., "cpuacct": ...} for cgroup v1, {"unified": ...} for v2,
+    or {} when none is visible. Paths come from /proc/<pid>/cgroup when the judge shares
+    the engine's PID namespace, then from the layouts the engine uses by default.
+    """
+    v2 = (CGROUP_ROOT / "cgroup.controllers").exists()
+    candidates: dict[str, list[Path]] = {"memory": [], "cpuacct": [], "unified": []}
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines() if pid > 0 else []
+    except OSError:
+        lines = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if container_id not in path:  # another namespace's PID, or not the container
+            continue
+        relative = path.lstrip("/")
+        if not controllers and v2:
+            candidates["unified"].append(CGROUP_ROOT / relative)
+        for name in ("memory", "cpuacct"):
+            if name in controllers.split(","):
+                candidates[name] += [
+                    CGROUP_ROOT / controllers / relative,
+                    CGROUP_ROOT / name / relative,
+                ]
+    for layout in (f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"):
+        candidates["unified"].append(CGROUP_ROOT / layout)
+        candidates["memory"].append(CGROUP_ROOT / "memory" / layout)
+        for cpu in ("cpuacct", "cpu,cpuacct"):
+            candidates["cpuacct"].append(CGROUP_ROOT / cpu / layout)
+    if v2:
+        found = next((p for p in candidates["unified"] if (p / "cpu.stat").exists()), None)
+        return {"unified": found} if found else {}
+    memory = next(
+        (p for p in candidates["memory"] if (p / "memory.max_usage_in_bytes").exists()), None
+    )
+    cpuacct = next((p for p in candidates["cpuacct"] if (p / "cpuacct.usage").exists()), None)
+    return {"memory": memory, "cpuacct": cpuacct} if memory and cpuacct else {}
+
+
+def _cgroup_usage(container_id: str, pid: int) -> _Usage | None:
+    """Read the container's counters from the host's cgroup files, or None."""
+    dirs = _cgroup_dirs(container_id, pid)
+    try:
+        if "unified" in dirs:
+            root = dirs["unified"]
+            peak_file = root / "memory.peak"
+            peak = (
+                _read_int(peak_file) if peak_file.exists() else _read_int(root / "memory.current")
+            )
+            return _Usage(
+                cpu_s=_read_keyed(root / "cpu.stat", "usage_usec") / 1e6,
+                peak_mb=peak / MIB,
+                oom_kills=_read_keyed(root / "memory.events", "oom_kill"),
+            )
+        if dirs:
+            memory = dirs["memory"]
+            return _Usage(
+                cpu_s=_read_int(dirs["cpuacct"] / "cpuacct.usage") / 1e9,
+                peak_mb=_read_int(memory / "memory.max_usage_in_bytes") / MIB,
+                oom_kills=_read_keyed(memory / "memory.oom_control", "oom_kill"),
+            )
+    except (OSError, ValueError) as exc:
+        log.warning("reading the cgroup of container %s: %s", container_id[:12], _one_line(exc))
+    return None
+
+
+def _api_usage(container: Container) -> _Usage | None:
+    """Ask the engine for the container's counters (less exact than the cgroup files)."""
+    try:
+        stats = cast(dict[str, Any], container.stats(stream=False, one_shot=True))
+    except DockerException as exc:
+        log.warning("docker stats for %s failed: %s", container.short_id, _one_line(exc))
+        return None
+    memory = stats.get("memory_stats") or {}
+    cpu = (stats.get("cpu_stats") or {}).get("cpu_usage") or {}
+    peak = memory.get("max_usage") or memory.get("usage") or 0
+    return _Usage(cpu_s=cpu.get("total_usage", 0) / 1e9, peak_mb=peak / MIB, oom_kills=0)
+
+
+class DockerSandbox:
+    """Run each command in a fresh container of the sandbox image."""
+
+    name = "docker"
+    isolates = True
+
+    def __init__(self, client: DockerClient, image: str = DEFAULT_IMAGE) -> None:
+        self._client = client
+        self.image = image
+        self._warned_stats = False
+
+    @classmethod
+    def open(cls, image: str | None = None) -> DockerSandbox:
+        """Connect to the engine and check the image exists.
+
+        Raises SandboxUnavailable with the reason and the fix.
+        """
+        image = image or DEFAULT_IMAGE
+        if _SDK_MISSING is not None:
+            raise SandboxUnavailable(
+                f"Docker SDK for Python not importable ({_SDK_MISSING}): pip install docker"
+            )
+        # The SDK reads DOCKER_HOST itself; it is named here only to say where it looked.
+        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        with warnings.catch_warnings():
+            # A failed connection leaves the SDK's socket unclosed, a ResourceWarning once
+            # the exception is freed; there is nothing of ours to close.
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                client = from_env(timeout=API_TIMEOUT_S)
+                client.ping()
+            except DockerException as exc:
+                failure = _one_line(exc)
+            else:
+                failure = ""
+            if failure:
+                gc.collect()  # the exception's frames form cycles: free the socket now
+        if failure:
+            raise SandboxUnavailable(
+                f"Docker engine not reachable at {host}: start dockerd ({failure})"
+            )
+        try:
+            client.images.get(image)
+        except ImageNotFound as exc:
+            client.close()
+            raise SandboxUnavailable(
+                f"sandbox image {image} not found: run `make image` (docker/build-image.sh)"
+            ) from exc
+        except DockerException as exc:
+            client.close()
+            raise SandboxUnavailable(f"cannot inspect image {image}: {_one_line(exc)}") from exc
+        return cls(client, image)
+
+    @property
+    def python(self) -> str:
+        return PYTHON
+
+    def run(
+        self,
+        command: Sequence[str],
+        mounts: Sequence[Mount],
+        limits: Limits,
+        env: Mapping[str, str],
+    ) -> RunFacts:
+        name = f"olympiad-judge-{uuid.uuid4().hex[:16]}"
+        try:
+            container = self._create(name, mounts, limits, env)
+            container.start()
+            return self._execute(container, command, mounts, limits)
+        except DockerException as exc:
+            raise SandboxError(f"docker run of {name} failed: {_one_line(exc)}") from exc
+        finally:
+            self._remove(name)
+
+    def _create(
+        self, name: str, mounts: Sequence[Mount], limits: Limits, env: Mapping[str, str]
+    ) -> Container:
+        memory = limits.memory_mb * MIB
+        output_cap = limits.output_mb * MIB
+        tmpfs_options = f"rw,nosuid,nodev,noexec,size={limits.tmp_mb}m"
+        return self._client.containers.create(
+            self.image,
+            entrypoint=KEEPER[:1],
+            command=KEEPER[1:],
+            name=name,
+            labels={LABEL: "run"},
+            user=USER,
+            working_dir=WORK_DIR,
+            environment=sandbox_env(env, limits),
+            network_mode="none",
+            read_only=True,
+            tmpfs={
+                "/tmp": f"{tmpfs_options},mode=1777",
+                WORK_DIR: f"{tmpfs_options},mode=0700,uid={SANDBOX_UID},gid={SANDBOX_GID}",
+            },
+            mounts=[
+                DockerMount(
+                    target=m.target,
+                    source=str(Path(m.source).resolve()),
+                    type="bind",
+                    read_only=not m.writable,
+                )
+                for m in mounts
+            ],
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            ipc_mode="private",
+            mem_limit=memory,
+            memswap_limit=memory,
+            shm_size=min(64 * MIB, memory // 4),
+            pids_limit=limits.pids,
+            cpuset_cpus=",".join(str(core) for core in limits.cpuset),
+            nano_cpus=limits.cpus * 10**9,
+            ulimits=[
+                Ulimit(name="fsize", soft=output_cap, hard=output_cap),
+                Ulimit(name="core", soft=0, hard=0),
+            ],
+            log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+            stdin_open=False,
+            tty=False,
+        )
+
+    def _execute(
+        self,
+        container: Container,
+        command: Sequence[str],
+        mounts: Sequence[Mount],
+        limits: Limits,
+    ) -> RunFacts:
+        api = self._client.api
+        container.reload()
+        pid = int(container.attrs["State"].get("Pid") or 0)
+        log.debug("container %s: running %s", container.name, list(command))
+        exec_id = api.exec_create(
+            container.id, list(command), stdout=True, stderr=True, user=USER, workdir=WORK_DIR
+        )["Id"]
+        start = time.monotonic()
+        deadline = start + limits.wall_s
+        tails = _StreamTails(api.exec_start(exec_id, stream=True, demux=True))
+        tails.start()
+        state = self._wait(exec_id, start, deadline)
+        timed_out = state.get("ExitCode") is None
+        wall = time.monotonic() - start
+        usage = self._usage(container, pid)  # before the kill: the cgroup dies with it
+        container.reload()
+        oom_killed = bool(container.attrs["State"].get("OOMKilled"))
+        self._kill(container)  # and whatever the command left running
+        tails.join(timeout=2)
+        if tails.is_alive():
+            tails.close()
+        exit_code, sig = self._exit_status(state.get("ExitCode"))
+        return RunFacts(
+            exit_code=exit_code,
+            signal=sig,
+            wall_s=wall,
+            cpu_s=usage.cpu_s if usage else 0.0,
+            peak_mb=usage.peak_mb if usage else 0.0,
+            oom=oom_killed or (usage is not None and usage.oom_kills > 0),
+            timed_out=timed_out,
+            output_truncated=output_truncated(mounts, limits),
+            stdout_tail=tails.text(0),
+            stderr_tail=tails.text(1),
+            log_truncated=tails.truncated,
+        )
+
+    def _wait(self, exec_id: str, start: float, deadline: float) -> dict[str, Any]:
+        """Poll the exec until its process has exited or the deadline passes.
+
+        The output stream is no signal of the end: a child left running holds it open.
+        """
+        while True:
+            state: dict[str, Any] = self._client.api.exec_inspect(exec_id)
+            now = time.monotonic()
+            # Not running with no exit code yet means not started yet.
+            if (not state["Running"] and state.get("ExitCode") is not None) or now >= deadline:
+                return state
+            poll = min(POLL_MAX_S, POLL_MIN_S + 0.01 * (now - start))
+            time.sleep(min(poll, deadline - now))
+
+    @staticmethod
+    def _exit_status(code: int | None) -> tuple[int | None, int | None]:
+        """Return (exit code, signal) from the exec's exit code.
+
+        None means the process was still running at the deadline and got SIGKILL; the
+        engine reports death by signal N as 128 + N.
+        """
+        if code is None:
+            return None, 9
+        if 128 < code <= 128 + 64:
+            return None, code - 128
+        return code, None
+
+    def _usage(self, container: Container, pid: int) -> _Usage | None:
+        usage = _cgroup_usage(str(container.id), pid)
+        if usage is None:
+            if not self._warned_stats:
+                log.warning(
+                    "container cgroup files not readable under %s; using docker stats "
+                    "(peak memory less exact, no OOM counter)",
+                    CGROUP_ROOT,
+                )
+                self._warned_stats = True
+            usage = _api_usage(container)
+        return usage
+
+    @staticmethod
+    def _kill(container: Container) -> None:
+        try:
+            container.kill(signal="SIGKILL")
+        except APIError as exc:
+            if exc.status_code != 409:  # 409: it has already stopped
+                raise
+
+    def _remove(self, name: str) -> None:
+        """Remove the container by name, if it exists; never raise."""
+        try:
+            self._client.api.remove_container(name, force=True, v=True)
+        except NotFound:
+            pass
+        except DockerException as exc:
+            log.error("could not remove container %s: %s", name, _one_line(exc))
