@@ -12,15 +12,15 @@ kills) are gone before the judge could read them. The container's first process 
 therefore an idle `sleep` (which the submission cannot kill: it is the PID namespace's
 init), the command runs beside it through `docker exec`, and the counters are read
 from the host's cgroup files after the command ends and before the container is
-removed. Where those files cannot be read (the judge in another PID or cgroup
-namespace than the engine), Docker's stats API is the fallback.
+removed (judge.sandbox.cgroups reads them). Where those files cannot be seen (the
+judge in another mount or PID namespace than the engine), Docker's stats API is the
+fallback.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import os
 import threading
 import time
 import uuid
@@ -42,6 +42,7 @@ from judge.sandbox.base import (
     output_truncated,
     sandbox_env,
 )
+from judge.sandbox.cgroups import UNIFIED, Cgroup, CgroupLayout, detect_layout
 
 try:
     from docker.client import DockerClient, from_env
@@ -50,6 +51,7 @@ try:
     from docker.types import LogConfig, Ulimit
     from docker.types import Mount as DockerMount
     from docker.types.daemon import CancellableStream
+    from docker.utils import kwargs_from_env
 except ImportError as exc:  # pragma: no cover - docker is a declared dependency
     _SDK_MISSING: ImportError | None = exc
 else:
@@ -58,13 +60,13 @@ else:
 log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE = "olympiad-judge-sandbox:current"
+DEFAULT_HOST = "unix:///var/run/docker.sock"
 # Every container this backend makes carries this label, so leftovers can be found.
 LABEL = "olympiad-judge.sandbox"
 PYTHON = "/usr/bin/python3"
 # The container's idle first process; the command runs beside it (see the module doc).
 KEEPER = ["/bin/sleep", "infinity"]
 USER = f"{SANDBOX_UID}:{SANDBOX_GID}"
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 API_TIMEOUT_S = 60
 MIB = 1024 * 1024
 # How often a running command is checked on: often at first, less as it goes on.
@@ -135,85 +137,48 @@ class _StreamTails(threading.Thread):
         return max(self.totals) > LOG_TAIL_BYTES
 
 
-def _read_int(path: Path) -> int:
-    return int(path.read_text().split()[0])
+def _cgroup_paths(container_id: str, pid: int) -> list[str]:
+    """Return where the container's group may be, relative to each hierarchy's mount.
 
-
-def _read_keyed(path: Path, key: str) -> int:
-    """Return the value of `key` in a flat-keyed cgroup file ("name value" lines)."""
-    for line in path.read_text().splitlines():
-        name, _, value = line.partition(" ")
-        if name == key:
-            return int(value)
-    return 0
-
-
-def _cgroup_dirs(container_id: str, pid: int) -> dict[str, Path]:
-    """Locate the container's cgroup folders on this host.
-
-    Returns {"memory": ..., "cpuacct": ...} for cgroup v1, {"unified": ...} for v2,
-    or {} when none is visible. Paths come from /proc/<pid>/cgroup when the judge shares
-    the engine's PID namespace, then from the layouts the engine uses by default.
+    First the path in /proc/<pid>/cgroup (when the judge shares the engine's PID
+    namespace), then the engine's default layouts (cgroupfs and systemd drivers).
     """
-    v2 = (CGROUP_ROOT / "cgroup.controllers").exists()
-    candidates: dict[str, list[Path]] = {"memory": [], "cpuacct": [], "unified": []}
+    paths: list[str] = []
     try:
         lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines() if pid > 0 else []
     except OSError:
         lines = []
     for line in lines:
         _, controllers, path = line.split(":", 2)
-        if container_id not in path:  # another namespace's PID, or not the container
-            continue
-        relative = path.lstrip("/")
-        if not controllers and v2:
-            candidates["unified"].append(CGROUP_ROOT / relative)
-        for name in ("memory", "cpuacct"):
-            if name in controllers.split(","):
-                candidates[name] += [
-                    CGROUP_ROOT / controllers / relative,
-                    CGROUP_ROOT / name / relative,
-                ]
-    for layout in (f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"):
-        candidates["unified"].append(CGROUP_ROOT / layout)
-        candidates["memory"].append(CGROUP_ROOT / "memory" / layout)
-        for cpu in ("cpuacct", "cpu,cpuacct"):
-            candidates["cpuacct"].append(CGROUP_ROOT / cpu / layout)
-    if v2:
-        found = next((p for p in candidates["unified"] if (p / "cpu.stat").exists()), None)
-        return {"unified": found} if found else {}
-    memory = next(
-        (p for p in candidates["memory"] if (p / "memory.max_usage_in_bytes").exists()), None
-    )
-    cpuacct = next((p for p in candidates["cpuacct"] if (p / "cpuacct.usage").exists()), None)
-    return {"memory": memory, "cpuacct": cpuacct} if memory and cpuacct else {}
+        # Only the memory line (v1) or the unified line (v2), and only if it is this
+        # container's: a PID from another namespace names some other process.
+        if ("memory" in controllers.split(",") or not controllers) and container_id in path:
+            paths.append(path.lstrip("/"))
+    paths += [f"docker/{container_id}", f"system.slice/docker-{container_id}.scope"]
+    return list(dict.fromkeys(paths))
 
 
-def _cgroup_usage(container_id: str, pid: int) -> _Usage | None:
-    """Read the container's counters from the host's cgroup files, or None."""
-    dirs = _cgroup_dirs(container_id, pid)
-    try:
-        if "unified" in dirs:
-            root = dirs["unified"]
-            peak_file = root / "memory.peak"
-            peak = (
-                _read_int(peak_file) if peak_file.exists() else _read_int(root / "memory.current")
-            )
-            return _Usage(
-                cpu_s=_read_keyed(root / "cpu.stat", "usage_usec") / 1e6,
-                peak_mb=peak / MIB,
-                oom_kills=_read_keyed(root / "memory.events", "oom_kill"),
-            )
-        if dirs:
-            memory = dirs["memory"]
-            return _Usage(
-                cpu_s=_read_int(dirs["cpuacct"] / "cpuacct.usage") / 1e9,
-                peak_mb=_read_int(memory / "memory.max_usage_in_bytes") / MIB,
-                oom_kills=_read_keyed(memory / "memory.oom_control", "oom_kill"),
-            )
-    except (OSError, ValueError) as exc:
-        log.warning("reading the cgroup of container %s: %s", container_id[:12], _one_line(exc))
+def container_cgroup(layout: CgroupLayout, container_id: str, pid: int) -> Cgroup | None:
+    """Return the container's control group as seen from this host, or None."""
+    for path in _cgroup_paths(container_id, pid):
+        dirs = {controller: mount / path for controller, mount in layout.hierarchies}
+        memory = dirs.get("memory") or dirs.get(UNIFIED)
+        if memory is not None and memory.is_dir():
+            return Cgroup(layout, dirs)
     return None
+
+
+def _cgroup_usage(group: Cgroup) -> _Usage | None:
+    """Read the group's counters; None when its files cannot be read."""
+    try:
+        return _Usage(
+            cpu_s=group.cpu_seconds() or 0.0,
+            peak_mb=group.peak_bytes() / MIB,
+            oom_kills=group.oom_kills(),
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("reading the cgroup at %s: %s", group.folders[0], _one_line(exc))
+        return None
 
 
 def _api_usage(container: Container) -> _Usage | None:
@@ -235,9 +200,21 @@ class DockerSandbox:
     name = "docker"
     isolates = True
 
-    def __init__(self, client: DockerClient, image: str = DEFAULT_IMAGE) -> None:
+    def __init__(
+        self,
+        client: DockerClient,
+        image: str = DEFAULT_IMAGE,
+        cgroup_layout: CgroupLayout | None = None,
+    ) -> None:
+        """Use `client` and `image`; `cgroup_layout` defaults to this machine's, if any."""
         self._client = client
         self.image = image
+        if cgroup_layout is None:
+            try:
+                cgroup_layout = detect_layout()
+            except SandboxUnavailable as exc:
+                log.info("no cgroup filesystem visible (%s); using docker stats", exc)
+        self._cgroup_layout = cgroup_layout
         self._warned_stats = False
 
     @classmethod
@@ -251,13 +228,14 @@ class DockerSandbox:
             raise SandboxUnavailable(
                 f"Docker SDK for Python not importable ({_SDK_MISSING}): pip install docker"
             )
-        # The SDK reads DOCKER_HOST itself; it is named here only to say where it looked.
-        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         with warnings.catch_warnings():
             # A failed connection leaves the SDK's socket unclosed, a ResourceWarning once
             # the exception is freed; there is nothing of ours to close.
             warnings.simplefilter("ignore", ResourceWarning)
+            host = DEFAULT_HOST
             try:
+                # Where the SDK will look (it reads DOCKER_HOST), to name it in the message.
+                host = kwargs_from_env().get("base_url") or DEFAULT_HOST
                 client = from_env(timeout=API_TIMEOUT_S)
                 client.ping()
             except DockerException as exc:
@@ -422,13 +400,15 @@ class DockerSandbox:
         return code, None
 
     def _usage(self, container: Container, pid: int) -> _Usage | None:
-        usage = _cgroup_usage(str(container.id), pid)
+        """Return the container's counters, from its cgroup files if this host shows them."""
+        layout = self._cgroup_layout
+        group = container_cgroup(layout, str(container.id), pid) if layout else None
+        usage = _cgroup_usage(group) if group else None
         if usage is None:
             if not self._warned_stats:
                 log.warning(
-                    "container cgroup files not readable under %s; using docker stats "
-                    "(peak memory less exact, no OOM counter)",
-                    CGROUP_ROOT,
+                    "the container's cgroup is not visible from the judge; using docker "
+                    "stats (peak memory less exact, no OOM counter)"
                 )
                 self._warned_stats = True
             usage = _api_usage(container)

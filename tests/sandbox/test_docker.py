@@ -16,9 +16,9 @@ import pytest
 from docker.client import DockerClient, from_env
 
 from judge.errors import SandboxUnavailable
-from judge.sandbox import docker as docker_backend
 from judge.sandbox.base import OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
-from judge.sandbox.docker import LABEL, DockerSandbox
+from judge.sandbox.cgroups import CgroupLayout
+from judge.sandbox.docker import LABEL, DockerSandbox, container_cgroup
 from tests.conftest import get_backend
 
 pytestmark = pytest.mark.docker
@@ -201,18 +201,53 @@ def test_peak_memory_is_plausible_for_a_200_mb_allocation(sandbox: Sandbox) -> N
 
 
 def test_usage_falls_back_to_docker_stats_without_cgroup_files(
-    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, tmp_path: Path
 ) -> None:
     assert isinstance(sandbox, DockerSandbox)
-    monkeypatch.setattr(docker_backend, "CGROUP_ROOT", tmp_path)
+    nowhere = CgroupLayout(1, (("memory", tmp_path), ("cpuacct", tmp_path)))
     with closing(from_env()) as client:
         facts = run_python(
-            DockerSandbox(client, sandbox.image),
+            DockerSandbox(client, sandbox.image, cgroup_layout=nowhere),
             "import time; block = b'x' * (50 * 2**20); time.sleep(0.5)",
         )
     assert facts.exit_code == 0, facts.stderr_tail
     assert facts.peak_mb > 0
     assert facts.cpu_s > 0
+
+
+def test_cgroup_v2_counters_are_read_from_the_systemd_scope(tmp_path: Path) -> None:
+    container_id = "ab" * 32
+    scope = tmp_path / "system.slice" / f"docker-{container_id}.scope"
+    scope.mkdir(parents=True)
+    (scope / "cpu.stat").write_text("usage_usec 1500000\nuser_usec 1000000\n")
+    (scope / "memory.peak").write_text(f"{300 * 2**20}\n")
+    (scope / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    layout = CgroupLayout(2, (("unified", tmp_path),))
+    group = container_cgroup(layout, container_id, pid=0)
+    assert group is not None
+    assert (group.cpu_seconds(), group.peak_bytes(), group.oom_kills()) == (1.5, 300 * 2**20, 1)
+
+
+def test_cgroup_v1_counters_are_read_from_the_docker_folders(tmp_path: Path) -> None:
+    container_id = "cd" * 32
+    memory = tmp_path / "memory" / "docker" / container_id
+    cpuacct = tmp_path / "cpu,cpuacct" / "docker" / container_id
+    memory.mkdir(parents=True)
+    cpuacct.mkdir(parents=True)
+    (memory / "memory.max_usage_in_bytes").write_text(f"{64 * 2**20}\n")
+    (memory / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+    (cpuacct / "cpuacct.usage").write_text("2500000000\n")
+    layout = CgroupLayout(
+        1, (("memory", tmp_path / "memory"), ("cpuacct", tmp_path / "cpu,cpuacct"))
+    )
+    group = container_cgroup(layout, container_id, pid=0)
+    assert group is not None
+    assert (group.cpu_seconds(), group.peak_bytes(), group.oom_kills()) == (2.5, 64 * 2**20, 0)
+
+
+def test_no_cgroup_is_found_for_an_unknown_container(tmp_path: Path) -> None:
+    layout = CgroupLayout(2, (("unified", tmp_path),))
+    assert container_cgroup(layout, "ef" * 32, pid=os.getpid()) is None
 
 
 def test_thread_env_vars_equal_the_cpu_count(sandbox: Sandbox) -> None:
