@@ -135,3 +135,38 @@ def test_fetch_refuses_a_non_empty_destination(cli: CliRunner, tmp_path: Path) -
     result = cli.invoke(app, ["fetch", "threshold", str(tmp_path)])
     assert result.exit_code == 2 and (tmp_path / "keep.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_docker_engine_down_is_one_line_with_the_fix(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    result = cli.invoke(app, ["run", "threshold", str(REFERENCE), "--sandbox", "docker"])
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "start dockerd" in errors[0]
+
+
+def test_bubblewrap_missing_is_one_line_with_the_fix(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import judge.sandbox.bwrap as bwrap
+
+    real_which = bwrap.shutil.which
+    monkeypatch.setattr(
+        bwrap.shutil,
+        "which",
+        lambda name, path=None: None if name == "bwrap" else real_which(name, path=path),
+    )
+    result = cli.invoke(app, ["run", "threshold", str(REFERENCE), "--sandbox", "bwrap"])
+    assert result.exit_code == 1
+    assert "bubblewrap not installed: apt-get install bubblewrap" in result.output
+
+
+def test_auto_says_which_backend_and_why(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    result = cli.invoke(app, ["run", "threshold", str(REFERENCE)])
+    assert result.exit_code == 0
+    assert "auto picked" in result.output and "docker: Docker engine not reachable" in result.output
