@@ -122,7 +122,9 @@ def expected_values(problem: Problem, calls_path: Path) -> list[Any]:
         return _expected_cache[key]
     with tempfile.TemporaryDirectory(prefix="judge-reference-") as tmp:
         out = Path(tmp) / "expected.json"
-        command = [sys.executable, "-I", str(HARNESS), str(reference), str(calls_path), str(out)]
+        # -B: importing the reference must not leave __pycache__ in reference/.
+        command = [sys.executable, "-I", "-B", str(HARNESS), str(reference), str(calls_path)]
+        command.append(str(out))
         try:
             proc = subprocess.run(
                 command, capture_output=True, text=True, timeout=REFERENCE_TIMEOUT_S, check=False

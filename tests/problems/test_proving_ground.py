@@ -1,0 +1,143 @@
+"""The proving-ground problems: every labelled submission gets its verdict, and the
+conv-geometry reference agrees with real torch layers.
+
+Labelled submissions live in reference/<slug>/accepted (must get AC) and
+reference/<slug>/wrong_answer (must get WA); the starter must get the spec's
+starter_verdict. Submissions that train a torch model are marked slow.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from judge.bank import Bank
+from judge.data import draw_function_calls, resolve_secret
+from judge.runner import run_submission
+from judge.sandbox.process import ProcessSandbox
+from judge.verdicts import Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+BANK = Bank(ROOT)
+SECRET = resolve_secret("proving-ground-tests", None)
+TRAINING = ("missing-zero-grad", "overfit-regularize")
+FUNCTION = ("conv-geometry",)
+
+
+def _labelled(slug: str) -> list[Any]:
+    """(slug, file, expected verdict) for the starter and every labelled reference file."""
+    problem = BANK.problem(slug)
+    marks = [pytest.mark.slow] if slug in TRAINING else []
+    cases = [
+        pytest.param(
+            slug, problem.starter, problem.spec.starter_verdict, id=f"{slug}/starter", marks=marks
+        )
+    ]
+    for folder, verdict in (("accepted", Verdict.AC), ("wrong_answer", Verdict.WA)):
+        for path in sorted((problem.reference_folder / folder).glob("*.py")):
+            cases.append(
+                pytest.param(slug, path, verdict, id=f"{slug}/{folder}/{path.stem}", marks=marks)
+            )
+    return cases
+
+
+CASES = [case for slug in (*TRAINING, *FUNCTION) for case in _labelled(slug)]
+
+
+@pytest.mark.parametrize(("slug", "source", "verdict"), CASES)
+def test_labelled_submission_gets_its_verdict(slug: str, source: Path, verdict: Verdict) -> None:
+    result = run_submission(BANK.problem(slug), source, ProcessSandbox(), SECRET, BANK)
+    assert result.verdict is verdict, result.message
+
+
+@pytest.mark.parametrize("slug", [*TRAINING, *FUNCTION])
+def test_each_problem_has_an_accepted_and_a_wrong_answer_reference(slug: str) -> None:
+    folder = BANK.problem(slug).reference_folder
+    assert list((folder / "accepted").glob("*.py"))
+    assert list((folder / "wrong_answer").glob("*.py"))
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"_reference_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _torch_answer(call: dict[str, Any]) -> Any:
+    """What real torch layers say for one call: output shape, or the stack's receptive field."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    def axes(value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    args = call["args"]
+    if call["function"] == "receptive_field":
+        # Brute force: all-ones 1-D convolutions; the input positions with a non-zero
+        # gradient of output unit 0 are the ones that can affect it.
+        layers = [
+            nn.Conv1d(1, 1, layer["kernel_size"], layer["stride"], 0, layer["dilation"], bias=False)
+            for layer in args[0]
+        ]
+        for layer in layers:
+            nn.init.ones_(layer.weight)
+        length = 1
+        for layer in reversed(args[0]):  # input length that gives exactly one output unit
+            length = (
+                (length - 1) * layer["stride"] + layer["dilation"] * (layer["kernel_size"] - 1) + 1
+            )
+        x = torch.ones(1, 1, length + 16, requires_grad=True)
+        out = x
+        for layer in layers:
+            out = layer(out)
+        out[0, 0, 0].backward()
+        touched = torch.nonzero(x.grad[0, 0]).flatten()
+        return int(touched.max() - touched.min() + 1)
+    if call["function"] == "conv2d_output_size":
+        h, w, kernel, stride, padding, dilation = args
+        module = nn.Conv2d(1, 1, axes(kernel), axes(stride), axes(padding), axes(dilation))
+    else:
+        h, w, kernel, stride, padding, dilation, ceil_mode = args
+        module = nn.MaxPool2d(
+            axes(kernel), axes(stride), axes(padding), axes(dilation), ceil_mode=ceil_mode
+        )
+    with torch.no_grad():
+        return list(module(torch.zeros(1, 1, h, w)).shape[-2:])
+
+
+def test_conv_geometry_reference_matches_torch_on_drawn_calls() -> None:
+    problem = BANK.problem("conv-geometry")
+    assert problem.spec.function is not None
+    reference = _load(problem.reference_folder / problem.spec.function.reference)
+    mismatches = []
+    for name in ("alpha", "bravo", "charlie", "delta", "echo"):
+        calls = draw_function_calls(problem.spec, BANK.datasets_dir, resolve_secret(name, None))
+        for call in calls.calls:
+            got = getattr(reference, call["function"])(*call["args"], **call["kwargs"])
+            if got != _torch_answer(call):
+                mismatches.append(call)
+    assert not mismatches, mismatches[:5]
+
+
+def test_every_conv_geometry_draw_holds_last_window_cases() -> None:
+    problem = BANK.problem("conv-geometry")
+    assert problem.spec.function is not None
+    reference = _load(problem.reference_folder / problem.spec.function.reference)
+    careless = _load(
+        problem.reference_folder / "wrong_answer" / "ceil_mode_without_last_window_rule.py"
+    )
+    for name in ("alpha", "bravo", "charlie"):
+        calls = draw_function_calls(problem.spec, BANK.datasets_dir, resolve_secret(name, None))
+        differ = sum(
+            reference.maxpool2d_output_size(*call["args"])
+            != careless.maxpool2d_output_size(*call["args"])
+            for call in calls.calls
+            if call["function"] == "maxpool2d_output_size"
+        )
+        assert differ >= 10, name  # the recipe's quota: a quarter of the pooling calls
