@@ -45,6 +45,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+if not console.is_terminal:  # logs and CI: wide enough for the verdict tables
+    console = Console(width=140)
 errors = Console(stderr=True)
 
 DEFAULT_SECRET_FILE = Path.home() / ".config" / "olympiad-judge" / "secret"
@@ -260,7 +262,7 @@ def demo(
                 str(item.expected),
                 f"[{'green' if ok else 'red'}]{result.verdict}[/]",
                 "-" if value is None else f"{result.metric.name} {value:.4f}",
-                f"{result.score:g}/{result.max_score:g}",
+                f"{result.score:.1f}/{result.max_score:g}",
                 f"{result.wall_s:.1f}",
             )
             progress.advance(task)
