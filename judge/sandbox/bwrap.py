@@ -98,7 +98,7 @@ def _python_roots() -> list[str]:
     return roots
 
 
-def _system_args(roots: Sequence[str]) -> list[str]:
+def _system_args() -> list[str]:
     """Return the bwrap arguments that build the read-only system part of the root."""
     args = ["--ro-bind", "/usr", "/usr"]
     for path in SYSTEM_DIRS:
@@ -109,7 +109,17 @@ def _system_args(roots: Sequence[str]) -> list[str]:
     args += ["--perms", "0755", "--dir", "/etc"]
     for name in ETC_FILES:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    made: set[str] = set()
+    return args
+
+
+def _interpreter_args(roots: Sequence[str]) -> list[str]:
+    """Return the bwrap arguments that bind the interpreter's folders read-only.
+
+    They come after the scratch tmpfs mounts, so an interpreter under /tmp (a clone
+    checked out there) stays visible instead of being hidden by the sandbox's /tmp.
+    """
+    args: list[str] = []
+    made: set[str] = set(SCRATCH_DIRS)
     for root in roots:
         for parent in reversed(Path(root).parents[:-1]):  # skeleton folders, world-readable
             if str(parent) not in made:
@@ -185,7 +195,8 @@ class BwrapSandbox:
         self._setpriv = setpriv
         self._env_tool = env_tool
         self._layout = layout
-        self._system_args = _system_args(_python_roots())
+        self._system_args = _system_args()
+        self._interpreter_args = _interpreter_args(_python_roots())
 
     @classmethod
     def open(cls) -> BwrapSandbox:
@@ -272,6 +283,7 @@ class BwrapSandbox:
         size = str(max(limits.tmp_mb, 1) * MIB)  # a tmpfs of size 0 would be unlimited
         for target in SCRATCH_DIRS:
             args += ["--perms", "01777", "--size", size, "--tmpfs", target]
+        args += self._interpreter_args
         for mount in sorted(mounts, key=lambda m: m.target.rstrip("/").count("/")):
             if not mount.target.startswith("/"):
                 raise SandboxError(f"mount target {mount.target!r} is not an absolute path")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -80,7 +81,7 @@ def test_bwrap_exit_statuses_above_128_are_signals() -> None:
 
 def test_system_binds_hold_the_interpreter_but_not_the_repo_or_homes() -> None:
     roots = bwrap_module._python_roots()
-    args = bwrap_module._system_args(roots)
+    args = bwrap_module._system_args() + bwrap_module._interpreter_args(roots)
     sources = [args[i + 1] for i, arg in enumerate(args) if arg.endswith("bind")]
     base = os.path.realpath(sys.base_prefix)
     assert any(bwrap_module._within(base, os.path.realpath(s)) for s in [*sources, "/usr"])
@@ -88,6 +89,21 @@ def test_system_binds_hold_the_interpreter_but_not_the_repo_or_homes() -> None:
         assert source not in ("/", "/root", "/home", "/etc", str(REPO))
         assert not Path(source).is_relative_to(REPO / "judge")
         assert not Path(source).is_relative_to(REPO / "reference")
+
+
+def test_an_interpreter_under_tmp_is_bound_after_the_scratch_tmp() -> None:
+    """A clone checked out under /tmp keeps its venv visible above the sandbox's own /tmp."""
+    venv = "/tmp/some-clone/.venv"
+    args = bwrap_module._interpreter_args([venv])
+    pairs = list(itertools.pairwise(args))
+    assert ("--dir", "/tmp") not in pairs  # /tmp stays the capped tmpfs, not a skeleton
+    assert ("--dir", "/tmp/some-clone") in pairs
+    sandbox = bwrap_module.BwrapSandbox.__new__(bwrap_module.BwrapSandbox)
+    sandbox._system_args = bwrap_module._system_args()
+    sandbox._interpreter_args = args
+    outer = sandbox._outer_args([], Limits(wall_s=1, memory_mb=64), {})
+    tmp_mount = max(i for i, arg in enumerate(outer) if arg == "--tmpfs" and outer[i + 1] == "/tmp")
+    assert outer.index(venv) > tmp_mount
 
 
 def test_missing_bubblewrap_is_unavailable_with_the_fix(
