@@ -34,7 +34,7 @@ from judge.data import (
 )
 from judge.errors import InvalidSource, JudgeError, SandboxError, SpecError, UsageError
 from judge.runner import run_submission
-from judge.sandbox import CHOICES, open_sandbox
+from judge.sandbox import CHOICES, Sandbox, open_sandbox
 from judge.spec import SECTIONS, spec_json_schema
 from judge.verdicts import Result
 
@@ -179,6 +179,16 @@ def fetch(slug: str, dest: Path) -> None:
     console.print(f"wrote {slug} to {dest}: statement.md, starter.py, data/ (public practice data)")
 
 
+def warn_if_not_isolated(sandbox: Sandbox) -> None:
+    """Say plainly when the chosen backend isolates nothing."""
+    if not sandbox.isolates:
+        errors.print(
+            f"[yellow]warning:[/] the {sandbox.name} sandbox does not isolate: the submission "
+            "can read any file and reach the network; use it only for trusted code.",
+            highlight=False,
+        )
+
+
 def print_result(result: Result, reason: str) -> None:
     """Show a result for people."""
     colour = {"AC": "green", "WA": "yellow"}.get(result.verdict, "red")
@@ -213,6 +223,7 @@ def run(
         choice = open_sandbox(sandbox, image or os.environ.get("JUDGE_SANDBOX_IMAGE"))
         if not as_json:
             errors.print(f"[dim]sandbox: {choice.sandbox.name} ({choice.reason})[/]")
+        warn_if_not_isolated(choice.sandbox)
         secret = current_secret()
         with errors.status(f"judging {file.name} on {slug} in {choice.sandbox.name}..."):
             result = run_submission(problem, file, choice.sandbox, secret, bank)
@@ -241,6 +252,7 @@ def demo(
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
     console.print(f"sandbox: [bold]{choice.sandbox.name}[/] ({choice.reason})", highlight=False)
+    warn_if_not_isolated(choice.sandbox)
     secret = current_secret()
     table = Table("problem", "submission", "expected", "verdict", "metric", "score", "wall s")
     mismatches = 0

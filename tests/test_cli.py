@@ -170,3 +170,8 @@ def test_auto_says_which_backend_and_why(
     result = cli.invoke(app, ["run", "threshold", str(REFERENCE)])
     assert result.exit_code == 0
     assert "auto picked" in result.output and "docker: Docker engine not reachable" in result.output
+
+
+def test_process_sandbox_says_it_does_not_isolate(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["run", "threshold", str(REFERENCE), "--sandbox", "process"])
+    assert result.exit_code == 0 and "does not isolate" in result.output
