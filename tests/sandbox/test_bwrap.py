@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import get_backend
 
 from judge.errors import SandboxError, SandboxUnavailable
 from judge.sandbox import bwrap as bwrap_module
@@ -34,6 +33,7 @@ from judge.sandbox.base import (
 )
 from judge.sandbox.cgroups import Cgroup
 from judge.sandbox.workspace import capped_directory
+from tests.backends import get_backend
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = Limits(wall_s=10, memory_mb=256, pids=32, output_mb=4, tmp_mb=8)

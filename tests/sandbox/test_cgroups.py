@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import unavailable
 
 from judge.errors import SandboxUnavailable
 from judge.sandbox.cgroups import (
@@ -23,6 +22,7 @@ from judge.sandbox.cgroups import (
     parse_keyed,
     parse_mountinfo,
 )
+from tests.backends import unavailable
 
 MIB = 1024 * 1024
 

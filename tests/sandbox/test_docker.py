@@ -19,7 +19,7 @@ from judge.errors import SandboxUnavailable
 from judge.sandbox.base import OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
 from judge.sandbox.cgroups import CgroupLayout
 from judge.sandbox.docker import LABEL, DockerSandbox, container_cgroup
-from tests.conftest import get_backend
+from tests.backends import get_backend
 
 pytestmark = pytest.mark.docker
 
