@@ -3,7 +3,7 @@
 The submission sees public training data and the hidden split's inputs only; the
 hidden labels and expected answers stay in this process. Nothing computed inside
 the sandbox is trusted: predictions and returned values are read back as untrusted
-files and scored here.
+files and scored in a separate scorer process (judge.scorer).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from judge.data import (
     write_public_train_predict,
 )
 from judge.errors import InvalidOutput, InvalidSource, SandboxError, ScorerError, SpecError
-from judge.outputs import read_function_results, read_predictions
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
-from judge.scoring import cases_passed, compute_metric, passes, scaled_points
+from judge.scorer import score_outputs
+from judge.scoring import passes, scaled_points
 from judge.spec import Problem
 from judge.verdicts import MESSAGES, MetricValue, Result, Verdict
 
@@ -207,11 +207,10 @@ def run_submission(
                 return _internal_error(problem, sandbox, str(exc))
             decided = verdict_from_facts(facts)
             if decided is None:
+                truth = drawn.hidden_y if spec.kind == "train-predict" else expected
                 try:
-                    if spec.kind == "train-predict":
-                        decided = _score_predictions(problem, output, drawn.hidden_y, limits)
-                    else:
-                        decided = _score_function(problem, output, expected, limits)
+                    value = score_outputs(spec, output, truth, limits.output_mb << 20)
+                    decided = _metric_verdict(problem, value)
                 except InvalidOutput as exc:
                     decided = Scored(Verdict.IO, None, f"{MESSAGES[Verdict.IO]} {exc}")
                 except ScorerError as exc:
@@ -233,19 +232,6 @@ def run_submission(
         peak_mb=round(facts.peak_mb, 1),
         details={"exit_code": facts.exit_code, "signal": facts.signal},
     )
-
-
-def _score_predictions(problem: Problem, output: Path, hidden_y: Any, limits: Limits) -> Scored:
-    spec = problem.spec
-    assert spec.output is not None
-    predictions = read_predictions(output, spec.output, len(hidden_y), limits.output_mb << 20)
-    return _metric_verdict(problem, compute_metric(spec.metric.name, hidden_y, predictions))
-
-
-def _score_function(problem: Problem, output: Path, expected: list[Any], limits: Limits) -> Scored:
-    assert problem.spec.function is not None
-    results = read_function_results(output, len(expected), limits.output_mb << 20)
-    return _metric_verdict(problem, cases_passed(results, expected, problem.spec.function))
 
 
 def _internal_error(

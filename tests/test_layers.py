@@ -21,11 +21,12 @@ ALLOWED: dict[str, set[str]] = {
     "judge.scoring": {"judge.errors", "judge.spec"},
     "judge.outputs": {"judge.errors", "judge.spec"},
     "judge.bank": {"judge.errors", "judge.spec", "judge.verdicts"},
+    "judge.scorer": {"judge.errors", "judge.outputs", "judge.scoring", "judge.spec"},
     "judge.runner": {
         "judge.bank",
         "judge.data",
         "judge.errors",
-        "judge.outputs",
+        "judge.scorer",
         "judge.sandbox",
         "judge.scoring",
         "judge.spec",

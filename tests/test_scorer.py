@@ -1,0 +1,59 @@
+"""The scorer process: untrusted outputs are parsed and scored outside the judge's process."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from judge import scorer
+from judge.bank import Bank
+from judge.errors import InvalidOutput, ScorerError
+from judge.scorer import score_outputs
+
+BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
+SPEC = BANK.problem("threshold").spec
+TRUTH = np.array([0, 1, 1, 0])
+
+
+def test_scores_predictions_in_a_separate_process(tmp_path: Path) -> None:
+    np.save(tmp_path / "predictions.npy", np.array([0, 1, 0, 0]))
+    assert score_outputs(SPEC, tmp_path, TRUTH, 1 << 20) == 0.75
+
+
+def test_modules_dropped_in_the_output_folder_are_never_imported(tmp_path: Path) -> None:
+    marker = tmp_path.parent / "imported-marker"
+    payload = f"open({str(marker)!r}, 'w').write('x')\n"
+    for name in ("numpy.py", "sitecustomize.py", "usercustomize.py", "sklearn.py"):
+        (tmp_path / name).write_text(payload)
+    (tmp_path / "evil.pth").write_text(f"import os; {payload}")
+    np.save(tmp_path / "predictions.npy", TRUTH)
+    assert score_outputs(SPEC, tmp_path, TRUTH, 1 << 20) == 1.0
+    assert not marker.exists()
+
+
+def test_invalid_output_crosses_the_process_boundary(tmp_path: Path) -> None:
+    np.save(tmp_path / "predictions.npy", np.array([0, 1]))
+    with pytest.raises(InvalidOutput, match=r"shape \(2,\), expected \(4,\)"):
+        score_outputs(SPEC, tmp_path, TRUTH, 1 << 20)
+
+
+def test_a_grading_bug_is_a_scorer_error_naming_file_and_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps({"spec": {"id": "broken"}})))
+    monkeypatch.setattr(scorer.resource, "setrlimit", lambda *args: None)
+    assert scorer.main() == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["status"] == "scorer_error"
+    assert "ValidationError" in answer["message"] and ".py:" in answer["message"]
+
+
+def test_a_silent_scorer_is_a_scorer_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scorer.sys, "executable", "/bin/true")
+    with pytest.raises(ScorerError, match="no answer"):
+        score_outputs(SPEC, tmp_path, TRUTH, 1 << 20)
