@@ -17,7 +17,7 @@ import os
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,7 @@ HONEST = BANK.reference_dir / "threshold" / "accepted" / "solution.py"
 FOUND = 42  # the exit code an attack uses to say "I got through"
 
 _REPORT: list[dict[str, object]] = []
+_TRACES: list[dict[str, object]] = []
 
 
 @dataclass
@@ -116,19 +117,30 @@ def attack(request: pytest.FixtureRequest, backend_name: str, tmp_path: Path) ->
     before_temp = _judge_temp_folders()
     yield Attack(sandbox, tmp_path, request.node.originalname)
     honest = run_submission(BANK.problem("threshold"), HONEST, sandbox, SECRET, BANK)
-    assert honest.verdict is Verdict.AC, f"honest run after the attack: {honest.message}"
     deadline = time.monotonic() + 5
     while _sandbox_user_processes() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _sandbox_user_processes(), "a process of the sandbox user outlived the run"
-    assert _judge_temp_folders() <= before_temp, "a run folder was left in the temp folder"
-    assert not _cgroup_leftovers(), "a run's cgroup was left behind"
+    traces = []
+    if _sandbox_user_processes():
+        traces.append("a process of the sandbox user outlived the run")
+    if not _judge_temp_folders() <= before_temp:
+        traces.append("a run folder was left in the temp folder")
+    if _cgroup_leftovers():
+        traces.append("a run's cgroup was left behind")
+    _TRACES.append(
+        {
+            "attack": request.node.originalname,
+            "backend": backend_name,
+            "honest_after": str(honest.verdict),
+            "traces": traces,
+        }
+    )
+    assert honest.verdict is Verdict.AC, f"honest run after the attack: {honest.message}"
+    assert not traces, "; ".join(traces)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = os.environ.get("ADVERSARIAL_REPORT")
     if path and _REPORT:
-        Path(path).write_text(json.dumps(_REPORT, indent=1), encoding="utf-8")
-
-
-AttackRunner = Callable[..., Result]
+        report = {"runs": _REPORT, "after": _TRACES}
+        Path(path).write_text(json.dumps(report, indent=1), encoding="utf-8")
