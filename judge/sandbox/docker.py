@@ -2,9 +2,12 @@
 
 Each run gets its own container from the sandbox image (docker/build-image.sh):
 no network, a read-only root, tmpfs for /tmp and the working folder, user 65534
-with no capabilities and no-new-privileges, Docker's default seccomp profile,
-memory without swap, a pids cap, pinned cores, a file-size cap. The container is
-removed after the run whatever happens.
+with no capabilities and no-new-privileges, the judge's seccomp profile
+(seccomp/judge-seccomp.json: Docker's default lets io_uring through on older
+engines; ours denies it, keyrings, namespaces, mounts, ptrace, perf, BPF, userfaultfd
+and kernel-state calls; its `comment` says why it is a deny list), memory without
+swap, a pids cap, pinned cores, a file-size cap. The container is removed after the
+run whatever happens.
 
 Why the command runs through `exec`: Docker deletes a container's cgroup the moment
 its first process exits, so the kernel's exact counters (peak memory, CPU time, OOM
@@ -20,6 +23,7 @@ fallback.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import threading
 import time
@@ -69,6 +73,7 @@ KEEPER = ["/bin/sleep", "infinity"]
 USER = f"{SANDBOX_UID}:{SANDBOX_GID}"
 API_TIMEOUT_S = 60
 MIB = 1024 * 1024
+SECCOMP_PROFILE = Path(__file__).parent / "seccomp" / "judge-seccomp.json"
 # How often a running command is checked on: often at first, less as it goes on.
 POLL_MIN_S = 0.005
 POLL_MAX_S = 0.05
@@ -194,6 +199,21 @@ def _api_usage(container: Container) -> _Usage | None:
     return _Usage(cpu_s=cpu.get("total_usage", 0) / 1e9, peak_mb=peak / MIB, oom_kills=0)
 
 
+def seccomp_profile() -> str:
+    """Return the judge's seccomp profile as compact JSON, as the engine takes it.
+
+    Raises SandboxUnavailable when the profile is missing or not valid JSON: the
+    backend never falls back to a weaker filter.
+    """
+    try:
+        profile = json.loads(SECCOMP_PROFILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SandboxUnavailable(
+            f"seccomp profile {SECCOMP_PROFILE} unreadable ({_one_line(exc)}): reinstall the judge"
+        ) from None
+    return json.dumps(profile, separators=(",", ":"))
+
+
 class DockerSandbox:
     """Run each command in a fresh container of the sandbox image."""
 
@@ -216,6 +236,7 @@ class DockerSandbox:
                 log.info("no cgroup filesystem visible (%s); using docker stats", exc)
         self._cgroup_layout = cgroup_layout
         self._warned_stats = False
+        self._seccomp = seccomp_profile()
 
     @classmethod
     def open(cls, image: str | None = None) -> DockerSandbox:
@@ -312,7 +333,7 @@ class DockerSandbox:
                 for m in mounts
             ],
             cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
+            security_opt=["no-new-privileges", f"seccomp={self._seccomp}"],
             ipc_mode="private",
             mem_limit=memory,
             memswap_limit=memory,

@@ -5,6 +5,7 @@ Behaviour every backend shares (exit codes, limits, outputs) is in test_conforma
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import textwrap
@@ -18,7 +19,7 @@ from docker.client import DockerClient, from_env
 from judge.errors import SandboxUnavailable
 from judge.sandbox.base import OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
 from judge.sandbox.cgroups import CgroupLayout
-from judge.sandbox.docker import LABEL, DockerSandbox, container_cgroup
+from judge.sandbox.docker import LABEL, DockerSandbox, container_cgroup, seccomp_profile
 from tests.backends import get_backend
 
 pytestmark = pytest.mark.docker
@@ -65,6 +66,87 @@ def test_command_runs_as_uid_65534_with_no_capabilities(sandbox: Sandbox) -> Non
 def test_default_seccomp_filter_is_on(sandbox: Sandbox) -> None:
     facts = run_python(sandbox, "print(open('/proc/self/status').read())")
     assert "Seccomp:\t2" in facts.stdout_tail
+
+
+SYSCALL_PROBE = """
+import ctypes, platform
+assert platform.machine() == "x86_64", platform.machine()
+libc = ctypes.CDLL(None, use_errno=True)
+def call(number, *args):
+    ctypes.set_errno(0)
+    result = libc.syscall(number, *args)
+    return f"{result} {ctypes.get_errno()}"
+params = ctypes.create_string_buffer(120)
+print("io_uring_setup", call(425, 8, params))
+print("io_uring_enter", call(426, 0, 0, 0, 0, None, 0))
+print("io_uring_register", call(427, 0, 0, None, 0))
+print("keyctl", call(250, 0, 0))
+print("unshare", call(272, 0x10000000))
+print("clone_newuser", call(56, 0x10000000 | 17, 0, 0, 0, 0))
+print("perf_event_open", call(298, None, 0, -1, -1, 0))
+print("userfaultfd", call(323, 0))
+print("bpf", call(321, 0, None, 0))
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers are x86_64's")
+def test_the_seccomp_profile_denies_io_uring_and_namespace_syscalls(sandbox: Sandbox) -> None:
+    facts = run_python(sandbox, SYSCALL_PROBE)
+    assert facts.exit_code == 0, facts.stderr_tail
+    seen = dict(line.split(" ", 1) for line in facts.stdout_tail.splitlines())
+    enosys, eperm = "-1 38", "-1 1"
+    assert seen["io_uring_setup"] == enosys
+    assert seen["io_uring_enter"] == enosys
+    assert seen["io_uring_register"] == enosys
+    for name in ("keyctl", "unshare", "clone_newuser", "perf_event_open", "userfaultfd", "bpf"):
+        assert seen[name] == eperm, (name, seen[name])
+
+
+def test_the_seccomp_profile_is_valid_json_with_a_reason(sandbox: Sandbox) -> None:
+    profile = json.loads(seccomp_profile())
+    assert profile["comment"], "the profile says why it is shaped as it is"
+    denied = {name for rule in profile["syscalls"] for name in rule["names"]}
+    assert {"io_uring_setup", "io_uring_enter", "io_uring_register", "ptrace"} <= denied
+
+
+@pytest.mark.slow
+def test_torch_trains_with_threads_and_sklearn_fits_under_the_seccomp_profile(
+    sandbox: Sandbox,
+) -> None:
+    cores = tuple(sorted(os.sched_getaffinity(0)))[:2]
+    facts = run_python(
+        sandbox,
+        """
+        import threading
+        import numpy as np
+        import torch
+        from sklearn.linear_model import LogisticRegression
+        from torch.utils.data import DataLoader, TensorDataset
+
+        torch.set_num_threads(2)
+        x = torch.randn(512, 8)
+        y = (x[:, 0] > 0).long()
+        model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+        optimiser = torch.optim.SGD(model.parameters(), lr=0.5)
+        loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, num_workers=1)
+        for _ in range(5):
+            for xb, yb in loader:
+                optimiser.zero_grad()
+                loss = torch.nn.functional.cross_entropy(model(xb), yb)
+                loss.backward()
+                optimiser.step()
+        accuracy = float((model(x).argmax(1) == y).float().mean())
+        worker = threading.Thread(target=lambda: np.linalg.svd(np.random.rand(200, 200)))
+        worker.start()
+        worker.join()
+        fit = LogisticRegression().fit(x.numpy(), y.numpy()).score(x.numpy(), y.numpy())
+        print(f"{accuracy:.2f} {fit:.2f}")
+        """,
+        limits=Limits(wall_s=90, memory_mb=2048, cpuset=cores, tmp_mb=64),
+    )
+    assert facts.exit_code == 0, facts.stderr_tail
+    accuracy, fit = map(float, facts.stdout_tail.split())
+    assert accuracy > 0.9 and fit > 0.9
 
 
 def test_root_filesystem_is_read_only_but_tmp_and_work_are_writable(sandbox: Sandbox) -> None:
