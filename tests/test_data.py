@@ -87,9 +87,9 @@ def write_recipe(folder: Path, body: str) -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ("def make(rng, n):\n    raise ValueError('boom')\n", "recipe crashed: ValueError: boom"),
-        ("def make(rng, n):\n    return {'X': [[0]] * 3, 'y': [0] * 3}\n", "expected 700"),
-        ("def make(rng, n):\n    return [1, 2]\n", "must return a dict"),
+        ("def make(rng, n, **kw):\n    raise ValueError('boom')\n", "crashed: ValueError: boom"),
+        ("def make(rng, n, **kw):\n    return {'X': [[0]] * 3, 'y': [0] * 3}\n", "expected 700"),
+        ("def make(rng, n, **kw):\n    return [1, 2]\n", "must return a dict"),
         ("import nonexistent_module_xyz\n", "failed to import"),
         ("x = 1\n", "must define make"),
     ],

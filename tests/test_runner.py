@@ -49,7 +49,7 @@ def test_weak_predictions_get_wrong_answer_with_scaled_points() -> None:
     labels[: len(labels) // 5] ^= 1
     result = judge_with(FakeSandbox(OK, writes(labels)))  # type: ignore[arg-type]
     assert result.verdict is Verdict.WA
-    assert result.score == pytest.approx(100 * (result.metric.value - 0.5) / 0.5)  # type: ignore[operator]
+    assert result.score == pytest.approx(100 * (result.metric.value - 0.5) / 0.4)  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(

@@ -53,8 +53,11 @@ class Attack:
         source.write_text(textwrap.dedent(code), encoding="utf-8")
         return self.judge_file(source, slug)
 
-    def judge_file(self, source: Path, slug: str = "threshold") -> Result:
-        result = run_submission(BANK.problem(slug), source, self.sandbox, SECRET, BANK)
+    def judge_file(
+        self, source: Path, slug: str = "threshold", cpuset: tuple[int, ...] | None = None
+    ) -> Result:
+        problem = BANK.problem(slug)
+        result = run_submission(problem, source, self.sandbox, SECRET, BANK, cpuset)
         _REPORT.append(
             {
                 "attack": self.test_name,
@@ -114,18 +117,21 @@ def attack(request: pytest.FixtureRequest, backend_name: str, tmp_path: Path) ->
     if backend_name == "process" and request.node.get_closest_marker("needs_isolation"):
         pytest.skip("the process backend does not isolate (by design; see docs/security.md)")
     sandbox = get_backend(backend_name)
+    # Compare against what existed before, so a concurrent session's runs are not blamed.
     before_temp = _judge_temp_folders()
+    before_processes = _sandbox_user_processes()
+    before_cgroups = _cgroup_leftovers()
     yield Attack(sandbox, tmp_path, request.node.originalname)
     honest = run_submission(BANK.problem("threshold"), HONEST, sandbox, SECRET, BANK)
     deadline = time.monotonic() + 5
-    while _sandbox_user_processes() and time.monotonic() < deadline:
+    while _sandbox_user_processes() - before_processes and time.monotonic() < deadline:
         time.sleep(0.1)
     traces = []
-    if _sandbox_user_processes():
+    if _sandbox_user_processes() - before_processes:
         traces.append("a process of the sandbox user outlived the run")
     if not _judge_temp_folders() <= before_temp:
         traces.append("a run folder was left in the temp folder")
-    if _cgroup_leftovers():
+    if _cgroup_leftovers() - before_cgroups:
         traces.append("a run's cgroup was left behind")
     _TRACES.append(
         {

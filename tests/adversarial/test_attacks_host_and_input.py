@@ -24,9 +24,8 @@ from docker.client import from_env
 
 import judge
 from judge.errors import InvalidSource
-from judge.runner import run_submission
 from judge.verdicts import Result, Verdict
-from tests.adversarial.conftest import BANK, FOUND, HONEST, SECRET, Attack
+from tests.adversarial.conftest import BANK, FOUND, HONEST, Attack
 
 needs_isolation = pytest.mark.needs_isolation
 # What a run that was contained may end in; never IE (the judge's fault) and never AC by trickery.
@@ -59,8 +58,7 @@ def judge_concurrently(attack: Attack, jobs: list[tuple[Path, tuple[int, ...]]])
 
     def judge_one(index: int, source: Path, cores: tuple[int, ...]) -> None:
         try:
-            problem = BANK.problem("threshold")
-            results[index] = run_submission(problem, source, attack.sandbox, SECRET, BANK, cores)
+            results[index] = attack.judge_file(source, cpuset=cores)
         except BaseException as exc:
             results[index] = exc
 
