@@ -150,3 +150,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if path and _REPORT:
         report = {"runs": _REPORT, "after": _TRACES}
         Path(path).write_text(json.dumps(report, indent=1), encoding="utf-8")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The whole suite is slow (minutes): `make test-quick` leaves it to `make test` and CI."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.slow)
