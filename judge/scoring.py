@@ -7,12 +7,14 @@ numpy.allclose on nested lists of numbers.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
 
 from judge.errors import InvalidOutput, ScorerError
 from judge.spec import FunctionSpec, ScoringSpec
@@ -46,9 +48,15 @@ def compute_metric(name: str, y_true: NDArray[Any], y_pred: NDArray[Any]) -> flo
     except KeyError:
         raise ScorerError(f"unknown metric {name!r}") from None
     try:
-        value = metric(y_true, y_pred)
+        with warnings.catch_warnings():
+            # An ill-defined metric (one class in the hidden labels, one sample) is the
+            # problem's fault, not the contestant's: never let it pass as a number.
+            warnings.simplefilter("error", UndefinedMetricWarning)
+            value = metric(y_true, y_pred)
     except InvalidOutput:
         raise
+    except UndefinedMetricWarning as exc:
+        raise ScorerError(f"{name} is undefined on this hidden split: {exc}") from None
     except ValueError as exc:  # sklearn's complaint about the predictions' values
         raise InvalidOutput(f"predictions cannot be scored with {name}: {exc}") from None
     if not math.isfinite(value):

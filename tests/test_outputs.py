@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from judge.errors import InvalidOutput
 from judge.outputs import read_function_results, read_predictions, read_untrusted_file
+from judge.scoring import compute_metric
 from judge.spec import OutputSpec
 
 INT_NPY = OutputSpec(file="predictions.npy", shape=["n"], dtype="int")
@@ -121,3 +122,38 @@ def test_truncated_npy_header_is_invalid_output(tmp_path: Path) -> None:
     (tmp_path / "predictions.npy").write_bytes(buffer.getvalue()[:20])
     with pytest.raises(InvalidOutput):
         read_predictions(tmp_path, INT_NPY, 3, CAP)
+
+
+METRIC_CONTRACTS = {
+    "accuracy": OutputSpec(file="predictions.csv", shape=["n"], dtype="int"),
+    "macro_f1": OutputSpec(file="predictions.csv", shape=["n"], dtype="int"),
+    "r2": OutputSpec(file="predictions.csv", shape=["n"], dtype="float"),
+    "mse": OutputSpec(file="predictions.csv", shape=["n"], dtype="float"),
+    "log_loss": OutputSpec(file="predictions.csv", shape=["n"], dtype="float"),
+    "roc_auc": OutputSpec(file="predictions.csv", shape=["n"], dtype="float"),
+}
+CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.sampled_from(["", "nan", "inf", "-inf", "1e400", "0x10", "1_000", " 1 ", "label", "ℵ"]),
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(sorted(METRIC_CONTRACTS)),
+    st.one_of(st.none(), st.sampled_from(["prediction", "id,prediction", "0,1,2", "#"])),
+    st.lists(CELLS, min_size=0, max_size=8),
+)
+def test_fuzzed_csv_through_reader_and_metric_is_io_never_a_crash(
+    tmp_path: Path, metric: str, header: str | None, cells: list[object]
+) -> None:
+    """Random cells, wrong headers and huge numbers end as a score or InvalidOutput (IO)."""
+    lines = ([header] if header is not None else []) + [str(cell) for cell in cells]
+    (tmp_path / "predictions.csv").write_text("\n".join(lines))
+    truth = np.array([0, 1, 1, 0, 1, 0])
+    try:
+        predictions = read_predictions(tmp_path, METRIC_CONTRACTS[metric], len(truth), CAP)
+        compute_metric(metric, truth, predictions)
+    except InvalidOutput:
+        pass

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from judge.errors import InvalidOutput
+from judge.errors import InvalidOutput, ScorerError
 from judge.scoring import answers_match, cases_passed, compute_metric, passes, scaled_points
 from judge.spec import FunctionSpec, ScoringSpec
 
@@ -66,3 +66,8 @@ def test_cases_passed_counts_only_ok_matches() -> None:
     spec = FunctionSpec(names=["f"])
     results = [{"ok": True, "value": 1}, {"ok": False, "error": "x"}, {"ok": True, "value": 3}]
     assert cases_passed(results, [1, 2, 4], spec) == pytest.approx(1 / 3)
+
+
+def test_a_metric_undefined_on_the_hidden_labels_is_the_judges_fault() -> None:
+    with pytest.raises(ScorerError, match="undefined on this hidden split"):
+        compute_metric("roc_auc", np.array([1, 1, 1]), np.array([0.2, 0.5, 0.9]))
