@@ -12,17 +12,24 @@ to 65534). So one run is a short chain of execs:
                   (bounding and inheritable sets too), sets no_new_privs
     inner bwrap   unprivileged: a user namespace mapping 65534 to itself, with
                   further user namespaces disabled; says on a status pipe that
-                  the sandbox is set up
+                  the sandbox is set up; installs the judge's seccomp filter (the
+                  docker profile's deny list, compiled by seccomp_bpf.py and read
+                  from a memfd) right before it execs the run
     env -u PWD    bwrap sets PWD; the run gets exactly `sandbox_env()`
 
 Before exec, the outer bwrap joins a fresh cgroup (memory without swap, pids,
 cpuset), so everything the run starts is accounted and killed together. The new
 network namespace has only its own loopback: the host's 127.0.0.1 is unreachable.
+
+The host venv is bound read-only, so scikit-learn's bundled data sets (iris, digits,
+...) would be loadable; an empty read-only tmpfs hides those folders, as the docker
+image has them removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import resource
@@ -47,6 +54,7 @@ from judge.sandbox.base import (
     sandbox_env,
 )
 from judge.sandbox.cgroups import Cgroup, CgroupLayout, detect_layout
+from judge.sandbox.seccomp_bpf import compiled_profile
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,8 @@ ETC_FILES = (
 )
 # The size-capped scratch filesystems of a run.
 SCRATCH_DIRS = ("/tmp", "/dev/shm", WORK_DIR)
+# scikit-learn's bundled data, relative to the package: hidden from runs.
+SKLEARN_DATA_DIRS = ("datasets/data", "datasets/descr", "datasets/images", "datasets/tests/data")
 # Exit statuses above 128 up to this many past it are how bwrap reports a signal.
 MAX_SIGNAL = 64
 
@@ -126,6 +136,30 @@ def _interpreter_args(roots: Sequence[str]) -> list[str]:
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(str(parent))
         args += ["--ro-bind", root, root]
+    return args
+
+
+def _hidden_data_args(roots: Sequence[str]) -> list[str]:
+    """Return the bwrap arguments that cover scikit-learn's bundled data with empty tmpfs.
+
+    They come after the interpreter binds. The package is located without importing it.
+    """
+    try:
+        spec = importlib.util.find_spec("sklearn")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    args: list[str] = []
+    for package in spec.submodule_search_locations:
+        for relative in SKLEARN_DATA_DIRS:
+            path = os.path.join(package, relative)
+            if not os.path.isdir(path):
+                continue
+            for target in dict.fromkeys([os.path.normpath(path), os.path.realpath(path)]):
+                if any(_within(target, root) for root in ["/usr", *roots]):
+                    args += ["--perms", "0555", "--size", "4096", "--tmpfs", target]
+                    args += ["--remount-ro", target]
     return args
 
 
@@ -196,7 +230,9 @@ class BwrapSandbox:
         self._env_tool = env_tool
         self._layout = layout
         self._system_args = _system_args()
-        self._interpreter_args = _interpreter_args(_python_roots())
+        roots = _python_roots()
+        self._interpreter_args = _interpreter_args(roots) + _hidden_data_args(roots)
+        self._seccomp = compiled_profile()
 
     @classmethod
     def open(cls) -> BwrapSandbox:
@@ -293,7 +329,7 @@ class BwrapSandbox:
         return args
 
     def _inner_argv(
-        self, command: Sequence[str], full_env: Mapping[str, str], status_fd: int
+        self, command: Sequence[str], full_env: Mapping[str, str], status_fd: int, seccomp_fd: int
     ) -> list[str]:
         uid, gid = str(SANDBOX_UID), str(SANDBOX_GID)
         pwd = ["-u", "PWD"] if "PWD" not in full_env else [f"PWD={full_env['PWD']}"]
@@ -319,6 +355,9 @@ class BwrapSandbox:
             "--new-session",
             "--json-status-fd",
             str(status_fd),
+            # Applies to the run only: bwrap installs it right before its exec.
+            "--seccomp",
+            str(seccomp_fd),
             # --dev-bind keeps the outer mount flags as they are; a plain --bind would add
             # nodev everywhere and close /dev/urandom, which torch opens.
             "--dev-bind",
@@ -345,16 +384,19 @@ class BwrapSandbox:
         full_env = sandbox_env(env, limits)
         status_read, status_write = os.pipe()
         args_fd = os.memfd_create("bwrap-args")
+        seccomp_fd = os.memfd_create("bwrap-seccomp")
         try:
             outer = self._outer_args(mounts, limits, full_env)
             os.write(args_fd, b"".join(arg.encode() + b"\0" for arg in outer))
             os.lseek(args_fd, 0, os.SEEK_SET)
+            os.write(seccomp_fd, self._seccomp)
+            os.lseek(seccomp_fd, 0, os.SEEK_SET)
             argv = [
                 self._bwrap,
                 "--args",
                 str(args_fd),
                 "--",
-                *self._inner_argv(command, full_env, status_write),
+                *self._inner_argv(command, full_env, status_write, seccomp_fd),
             ]
             log.debug("bwrap run: %s", argv)
             start = time.monotonic()
@@ -366,7 +408,7 @@ class BwrapSandbox:
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
-                    pass_fds=(args_fd, status_write),
+                    pass_fds=(args_fd, status_write, seccomp_fd),
                     start_new_session=True,
                     preexec_fn=_prepare_child(cgroup.procs_files, limits, cpus),
                 )
@@ -376,6 +418,7 @@ class BwrapSandbox:
                 ) from exc
             finally:
                 os.close(args_fd)
+                os.close(seccomp_fd)
                 os.close(status_write)
             try:
                 return self._supervise(proc, start, mounts, limits, cgroup, status_read)

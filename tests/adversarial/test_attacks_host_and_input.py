@@ -1,8 +1,7 @@
 """Attacks on the host, on other runs and on the judge's input handling (attacks 19-36).
 
 Each probe exits with FOUND (42) when it got through; a probe that found nothing goes
-on to write the honest predictions, so "stopped" reads as AC. Known gaps of a backend
-are xfailed with the reason, so they show in every run until fixed.
+on to write the honest predictions, so "stopped" reads as AC.
 """
 
 from __future__ import annotations
@@ -413,12 +412,6 @@ def test_ptrace_of_init_and_of_a_sibling_fails(attack: Attack) -> None:
             """
         )
     )
-    if attack.sandbox.name == "bwrap" and result.details.get("exit_code") == SIBLING_TRACED:
-        pytest.xfail(
-            "known gap: without seccomp, a process in a bwrap run can ptrace its own "
-            "sibling (same uid, same sandbox; the sandbox's pid 1 and 2 are refused); "
-            "fix: seccomp in bwrap.py"
-        )
     assert_stopped(result)
 
 
@@ -452,11 +445,6 @@ def syscall_attack(names: list[str]) -> str:
 @needs_isolation
 def test_io_uring_setup_is_refused(attack: Attack) -> None:
     result = attack(syscall_attack(["io_uring_setup"]))
-    if attack.sandbox.name == "bwrap" and result.details.get("exit_code") == FOUND:
-        pytest.xfail(
-            "known gap: bwrap has no seccomp filter, so io_uring_setup succeeds "
-            "(fix: judge/sandbox/bwrap.py passes a BPF filter with `--seccomp FD`)"
-        )
     assert_stopped(result)
 
 
@@ -470,12 +458,6 @@ def test_namespace_and_mount_syscalls_are_refused(attack: Attack, name: str) -> 
 @pytest.mark.parametrize("name", ["keyctl_user_keyring_id", "add_key_to_session_keyring"])
 def test_kernel_keyring_syscalls_are_refused(attack: Attack, name: str) -> None:
     result = attack(syscall_attack([name]))
-    if attack.sandbox.name == "bwrap" and result.details.get("exit_code") == FOUND:
-        pytest.xfail(
-            "known gap: without seccomp, keyctl and add_key work in bwrap; concurrent runs "
-            "share kuid 65534, so a key one run adds is listed in another's /proc/keys "
-            "(readable after KEYCTL_SETPERM): a channel between runs (fix: seccomp in bwrap.py)"
-        )
     assert_stopped(result)
 
 
@@ -610,11 +592,6 @@ def test_sklearn_dataset_loaders_find_no_public_data(attack: Attack) -> None:
         )
     )
     assert result.details.get("exit_code") not in (FOUND, 44), result.message
-    if attack.sandbox.name == "bwrap" and result.details.get("exit_code") == 43:
-        pytest.xfail(
-            "known gap: bwrap binds the host venv, whose sklearn ships iris and digits "
-            "(fix: a venv for sandboxes without sklearn/datasets/data, or bind over it)"
-        )
     assert_stopped(result)
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from judge.errors import SandboxError, SandboxUnavailable
 from judge.sandbox import bwrap as bwrap_module
+from judge.sandbox import seccomp_bpf
 from judge.sandbox.base import (
     CODE_DIR,
     OUTPUT_DIR,
@@ -32,6 +33,7 @@ from judge.sandbox.base import (
     sandbox_env,
 )
 from judge.sandbox.cgroups import Cgroup
+from judge.sandbox.seccomp_bpf import Instruction
 from judge.sandbox.workspace import capped_directory
 from tests.backends import get_backend
 
@@ -104,6 +106,106 @@ def test_an_interpreter_under_tmp_is_bound_after_the_scratch_tmp() -> None:
     outer = sandbox._outer_args([], Limits(wall_s=1, memory_mb=64), {})
     tmp_mount = max(i for i, arg in enumerate(outer) if arg == "--tmpfs" and outer[i + 1] == "/tmp")
     assert outer.index(venv) > tmp_mount
+
+
+def test_sklearn_data_folders_are_covered_after_the_interpreter_binds() -> None:
+    pytest.importorskip("sklearn")
+    roots = bwrap_module._python_roots()
+    hidden = bwrap_module._hidden_data_args(roots)
+    targets = [hidden[i + 1] for i, arg in enumerate(hidden) if arg == "--tmpfs"]
+    assert any(t.endswith("/sklearn/datasets/data") for t in targets), hidden
+    assert all(os.path.isdir(t) for t in targets)
+    assert ("--perms", "0555") in list(itertools.pairwise(hidden))
+    sandbox = bwrap_module.BwrapSandbox.__new__(bwrap_module.BwrapSandbox)
+    sandbox._system_args = bwrap_module._system_args()
+    sandbox._interpreter_args = bwrap_module._interpreter_args(roots) + hidden
+    outer = sandbox._outer_args([], Limits(wall_s=1, memory_mb=64), {})
+    last_bind = max(
+        i for i, arg in enumerate(outer) if arg == "--ro-bind" and outer[i + 1] in roots
+    )
+    assert outer.index(targets[0]) > last_bind
+
+
+# ---- the seccomp filter, compiled by hand ------------------------------------------
+
+
+def decode(program: bytes) -> list[Instruction]:
+    assert len(program) % 8 == 0
+    return [Instruction.unpack(program[i : i + 8]) for i in range(0, len(program), 8)]
+
+
+def test_the_profile_compiles_to_one_check_per_denied_syscall() -> None:
+    profile = json.loads(seccomp_bpf.PROFILE.read_text())
+    program = decode(seccomp_bpf.assemble(seccomp_bpf.build_program(profile)))
+    denied = {
+        seccomp_bpf.X86_64_SYSCALLS[name]
+        for rule in profile["syscalls"]
+        if not rule.get("args")
+        for name in rule["names"]
+    } - {None}
+    # arch check (3), nr and x32 check (3), two per plain syscall, five for clone, allow.
+    assert len(program) == 6 + 2 * len(denied) + 5 + 1
+    assert program[0] == Instruction(0x20, 0, 0, 4)  # ld [arch]
+    assert program[1] == Instruction(0x15, 1, 0, 0xC000003E)  # jeq x86_64
+    assert program[2] == Instruction(0x06, 0, 0, 0x80000000)  # kill process
+    assert program[4] == Instruction(0x45, 0, 1, 0x40000000)  # jset x32 bit
+    assert program[-1] == Instruction(0x06, 0, 0, 0x7FFF0000)  # allow
+    returns = {
+        program[i].k: program[i + 1].k
+        for i in range(6, len(program) - 1)
+        if program[i].code == 0x15 and program[i].jf == 1
+    }
+    assert returns[425] == 0x50000 | 38  # io_uring_setup: ENOSYS
+    assert returns[435] == 0x50000 | 38  # clone3: ENOSYS
+    assert returns[250] == 0x50000 | 1  # keyctl: EPERM
+    assert returns[101] == 0x50000 | 1  # ptrace: EPERM
+    assert 56 not in returns  # clone is checked by its flags
+    clone = next(i for i, ins in enumerate(program) if ins == Instruction(0x15, 0, 4, 56))
+    new_flags = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
+    assert program[clone + 1 : clone + 5] == [
+        Instruction(0x20, 0, 0, 16),  # ld args[0] low
+        Instruction(0x45, 0, 1, new_flags | 0x20000000 | 0x40000000),
+        Instruction(0x06, 0, 0, 0x50000 | 1),
+        Instruction(0x20, 0, 0, 0),  # ld nr again
+    ]
+
+
+def test_the_syscall_table_matches_the_kernel_headers() -> None:
+    header = Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
+    if not header.exists():
+        pytest.skip("no x86_64 kernel headers here")
+    defined = {}
+    for line in header.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith("__NR_"):
+            defined[parts[1].removeprefix("__NR_")] = int(parts[2])
+    for name, number in seccomp_bpf.X86_64_SYSCALLS.items():
+        assert defined.get(name) == number, name
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"names": ["not_a_syscall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+        {"names": ["ptrace"], "action": "SCMP_ACT_KILL"},
+        {
+            "names": ["clone"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 1,
+            "args": [{"index": 0, "value": 3, "valueTwo": 3, "op": "SCMP_CMP_MASKED_EQ"}],
+        },
+    ],
+)
+def test_what_the_compiler_cannot_express_fails_closed(rule: dict[str, object]) -> None:
+    profile = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [rule]}
+    with pytest.raises(SandboxUnavailable, match="cannot compile"):
+        seccomp_bpf.build_program(profile)
+
+
+def test_the_filter_is_x86_64_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seccomp_bpf.platform, "machine", lambda: "aarch64")
+    with pytest.raises(SandboxUnavailable, match="x86_64 only"):
+        seccomp_bpf.compiled_profile()
 
 
 def test_missing_bubblewrap_is_unavailable_with_the_fix(
@@ -181,6 +283,45 @@ def test_nested_user_namespaces_are_refused(sandbox: Sandbox) -> None:
     """,
     )
     assert facts.stdout_tail.startswith("-1 "), facts.stdout_tail
+
+
+@pytest.mark.bwrap
+def test_seccomp_denies_the_profile_s_syscalls_inside(sandbox: Sandbox) -> None:
+    facts = run_python(
+        sandbox,
+        """
+        import ctypes, errno, json, os, subprocess
+        libc = ctypes.CDLL(None, use_errno=True)
+        def call(*args):
+            ctypes.set_errno(0)
+            result = libc.syscall(*args)
+            return errno.errorcode.get(ctypes.get_errno(), "OK") if result < 0 else "OK"
+        seen = {
+            "io_uring_setup": call(425, 8, ctypes.create_string_buffer(120)),
+            "keyctl": call(250, 0, -4, 0),
+            "add_key": call(248, b"user", b"probe", b"x", 1, -3),
+            "unshare_user": call(272, 0x10000000),
+            "clone_newuser": call(56, 0x10000000 | 17, 0, 0, 0, 0),
+            "clone3": call(435, 0, 0),
+        }
+        sibling = subprocess.Popen(["sleep", "5"])
+        seen["ptrace_sibling"] = call(101, 16, sibling.pid, 0, 0)  # PTRACE_ATTACH
+        sibling.kill()
+        seen["fork_and_exec"] = subprocess.run(["true"]).returncode
+        print(json.dumps(seen))
+    """,
+    )
+    assert facts.exit_code == 0, facts.stderr_tail
+    assert json.loads(facts.stdout_tail) == {
+        "io_uring_setup": "ENOSYS",
+        "keyctl": "EPERM",
+        "add_key": "EPERM",
+        "unshare_user": "EPERM",
+        "clone_newuser": "EPERM",
+        "clone3": "ENOSYS",
+        "ptrace_sibling": "EPERM",
+        "fork_and_exec": 0,
+    }
 
 
 # ---- what the run sees -------------------------------------------------------------
@@ -507,10 +648,53 @@ def test_thread_caps_and_affinity_follow_the_cpuset(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.bwrap
+@pytest.mark.slow
+def test_torch_imports_and_trains_inside(sandbox: Sandbox) -> None:
+    cores = sorted(os.sched_getaffinity(0))[:2]
+    limits = Limits(wall_s=120, memory_mb=2048, pids=64, cpuset=tuple(cores))
+    facts = run_python(
+        sandbox,
+        """
+        import numpy, torch
+        torch.manual_seed(0)
+        print(torch.ones(3).sum().item(), torch.get_num_threads())
+        model = torch.nn.Linear(4, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        x, y = torch.randn(64, 4), torch.randn(64, 1)
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        print(bool(numpy.isfinite(loss.item())))
+    """,
+        limits,
+    )
+    assert facts.exit_code == 0, facts.stderr_tail
+    assert facts.stdout_tail == f"3.0 {len(cores)}\nTrue\n"
+
+
 @pytest.mark.bwrap
 @pytest.mark.slow
-def test_torch_imports_inside(sandbox: Sandbox) -> None:
-    limits = Limits(wall_s=120, memory_mb=2048, pids=64)
-    facts = run_python(sandbox, "import torch; print(torch.ones(3).sum().item())", limits)
+def test_sklearn_fits_inside_but_its_bundled_data_is_hidden(sandbox: Sandbox) -> None:
+    pytest.importorskip("sklearn")
+    limits = Limits(wall_s=120, memory_mb=1024, pids=64)
+    facts = run_python(
+        sandbox,
+        """
+        import numpy
+        from sklearn import datasets
+        from sklearn.linear_model import LogisticRegression
+        x = numpy.random.default_rng(0).normal(size=(100, 3))
+        y = (x[:, 0] > 0).astype(int)
+        print(LogisticRegression().fit(x, y).score(x, y) > 0.9)
+        for loader in (datasets.load_iris, datasets.load_digits, datasets.load_diabetes):
+            try:
+                loader()
+            except OSError:
+                print("hidden")
+            else:
+                print("loaded")
+    """,
+        limits,
+    )
     assert facts.exit_code == 0, facts.stderr_tail
-    assert facts.stdout_tail == "3.0\n"
+    assert facts.stdout_tail == "True\nhidden\nhidden\nhidden\n"
