@@ -32,9 +32,7 @@ from judge.errors import InvalidOutput
 from judge.outputs import read_untrusted_file
 from judge.verdicts import Verdict
 from tests.adversarial.conftest import BANK, FOUND, SECRET, Attack
-from tests.sandbox.test_conformance import SUBMISSIONS, loopback_listener
-
-__all__ = ["loopback_listener"]  # the conformance suite's fixture, used here too
+from tests.sandbox.test_conformance import SUBMISSIONS
 
 WALL_S = 8.0  # the wall limit of `threshold`
 HONEST_PREDICTIONS = """

@@ -6,14 +6,13 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -397,33 +396,6 @@ def test_host_processes_are_invisible_in_proc(sandbox: Sandbox) -> None:
     count, found = facts.stdout_tail.split()
     assert found == "False"
     assert int(count) <= 6  # bwrap's own few processes and the run
-
-
-@pytest.fixture
-def loopback_listener() -> Iterator[tuple[int, list[str]]]:
-    """A TCP listener on the host's 127.0.0.1 that records every connection."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.1)
-    seen: list[str] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, addr = server.accept()
-            except TimeoutError:
-                continue
-            seen.append(addr[0])
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    thread.join()
-    server.close()
 
 
 @pytest.mark.bwrap

@@ -6,10 +6,7 @@ backend promises none (it is for trusted code).
 
 from __future__ import annotations
 
-import socket
 import textwrap
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,33 +94,6 @@ def test_fork_bomb_is_contained_and_the_next_run_works(isolating_backend: Sandbo
     assert result.verdict in {Verdict.TLE, Verdict.RE, Verdict.MLE}
     after = judge(isolating_backend, BANK.reference_dir / "threshold" / "accepted" / "solution.py")
     assert after.verdict is Verdict.AC
-
-
-@pytest.fixture
-def loopback_listener() -> Iterator[tuple[int, list[str]]]:
-    """A TCP listener on the host's 127.0.0.1 that records every connection it accepts."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    seen: list[str] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, addr = server.accept()
-            except TimeoutError:
-                continue
-            seen.append(addr[0])
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    thread.join()
-    server.close()
 
 
 def test_sandbox_cannot_reach_a_host_loopback_listener(
