@@ -1,13 +1,24 @@
-"""The problem bank on disk: `problems/`, `reference/` and `datasets/` under one root."""
+"""The problem bank on disk: `problems/`, `reference/` and `datasets/` under one root.
+
+`reference/<slug>/` holds the setter's labelled submissions in folders named by the
+verdict they must get, and optionally `submissions.yaml` giving an expected metric
+or score range per file (keys are paths like `wrong_answer/foo.py`, or `starter`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from judge.errors import SpecError, UsageError
 from judge.spec import SLUG, Problem, load_problem
 from judge.verdicts import Verdict
+
+EXPECTATIONS_FILE = "submissions.yaml"
 
 # Folders of reference/<slug>/ named by the verdict their submissions must get.
 VERDICT_FOLDERS: dict[str, Verdict] = {
@@ -27,6 +38,52 @@ class LabelledSubmission:
     path: Path
     expected: Verdict
     label: str
+
+
+class Expectation(BaseModel):
+    """Ranges a labelled submission's private metric and score must fall in (inclusive)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    score: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> Expectation:
+        for name in ("metric", "score"):
+            bounds = getattr(self, name)
+            if bounds is not None and bounds[0] > bounds[1]:
+                raise ValueError(f"{name}: the low end {bounds[0]} exceeds the high end")
+        return self
+
+
+def load_expectations(problem: Problem) -> dict[str, Expectation]:
+    """Read reference/<slug>/submissions.yaml (absent: no ranges); SpecError names the fault."""
+    path = problem.reference_folder / EXPECTATIONS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping of submission paths to ranges")
+    known = {item.label for item in labelled_submissions(problem)}
+    found = {}
+    for label, ranges in raw.items():
+        if label not in known:
+            raise SpecError(
+                f"{path}: {label!r} is not a labelled submission; "
+                f"use one of: {', '.join(sorted(known))}"
+            )
+        try:
+            found[label] = Expectation.model_validate(ranges)
+        except ValidationError as exc:
+            reason = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or label}: {e['msg']}" for e in exc.errors()
+            )
+            raise SpecError(f"{path}: {label}: {reason}") from None
+    return found
 
 
 def labelled_submissions(problem: Problem) -> list[LabelledSubmission]:
@@ -68,6 +125,16 @@ class Bank:
             p.name
             for p in self.problems_dir.iterdir()
             if p.is_dir() and (p / "spec.yaml").is_file()
+        )
+
+    def folders(self) -> list[Path]:
+        """Return every problem folder, with or without a spec (validation reports the latter)."""
+        if not self.problems_dir.is_dir():
+            return []
+        return sorted(
+            p
+            for p in self.problems_dir.iterdir()
+            if p.is_dir() and not p.name.startswith((".", "_"))
         )
 
     def problem(self, slug: str) -> Problem:

@@ -10,32 +10,35 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 from judge.bank import Bank, find_bank, labelled_submissions
-from judge.data import (
-    Secret,
-    draw_function_calls,
-    draw_train_predict,
-    resolve_secret,
-    write_calls,
-    write_public_train_predict,
-)
+from judge.bundle import export_bundle, fetch_problem
+from judge.data import Secret, resolve_secret
 from judge.errors import InvalidSource, JudgeError, SandboxError, SpecError, UsageError
 from judge.runner import run_submission
 from judge.sandbox import CHOICES, Sandbox, open_sandbox
+from judge.scaffold import scaffold_problem
 from judge.spec import SECTIONS, spec_json_schema
+from judge.validate import (
+    MEMORY_MULTIPLIER,
+    TIME_MULTIPLIER,
+    BankReport,
+    ProblemReport,
+    Severity,
+    ValidateOptions,
+    calibrate_problem,
+    validate_bank,
+)
 from judge.verdicts import Result
 
 app = typer.Typer(
@@ -140,43 +143,112 @@ def schema() -> None:
 
 @app.command()
 def fetch(slug: str, dest: Path) -> None:
-    """Write a problem's statement, starter and public practice data into DEST.
+    """Write a problem's statement, starter, public facts and practice data into DEST.
 
     Never writes reference solutions or the hidden split.
     """
     bank = current_bank()
     try:
         problem = bank.problem(slug)
+        fetch_problem(problem, bank, current_secret(), dest)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        fail(f"{dest} already exists and is not an empty folder; choose a new folder", 2)
-    secret = current_secret()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{slug}-", dir=dest.parent))
+    console.print(
+        f"wrote {slug} to {dest}: statement.md, starter.py, problem.json, "
+        "data/ (public practice data)"
+    )
+
+
+@app.command("export-bundle")
+def export_bundle_command(
+    dest: Annotated[Path, typer.Argument(help="The zip file to write, e.g. bundle.zip.")],
+    slugs: Annotated[list[str] | None, typer.Argument(help="Problems (default: all).")] = None,
+) -> None:
+    """Write a contestant bundle (zip): statements, starters, public data and a README.
+
+    Never includes reference solutions or hidden data.
+    """
+    bank = current_bank()
     try:
-        shutil.copyfile(problem.statement, staging / "statement.md")
-        shutil.copyfile(problem.starter, staging / "starter.py")
-        spec = problem.spec
-        if spec.kind == "train-predict":
-            train = draw_train_predict(spec, bank.datasets_dir, secret)
-            practice = draw_train_predict(spec, bank.datasets_dir, secret, purpose="practice")
-            write_public_train_predict(train, staging / "data", include_test=False)
-            np.save(staging / "data" / "test_X.npy", practice.hidden_X, allow_pickle=False)
-        else:
-            calls = draw_function_calls(spec, bank.datasets_dir, secret, purpose="practice")
-            write_calls(calls, staging / "data")
-        (staging / "output").mkdir()
-        if dest.exists():
-            dest.rmdir()
-        staging.rename(dest)
+        problems = [bank.problem(s) for s in slugs] if slugs else bank.problems()
+        members = export_bundle(problems, bank, current_secret(), dest)
     except JudgeError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         fail(str(exc), exit_code_for(exc))
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    console.print(f"wrote {slug} to {dest}: statement.md, starter.py, data/ (public practice data)")
+    console.print(f"wrote {dest}: {len(problems)} problem(s), {len(members)} entries")
+
+
+@app.command()
+def new(
+    slug: str,
+    kind: Annotated[
+        str, typer.Option(help="train-predict or function.", show_default=True)
+    ] = "train-predict",
+) -> None:
+    """Scaffold a problem, its reference folder and its recipe; fill in every TODO(setter)."""
+    bank = current_bank()
+    try:
+        written = scaffold_problem(bank, slug, kind)  # type: ignore[arg-type]
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    for path in written:
+        console.print(f"wrote {path.relative_to(bank.root)}", highlight=False)
+    console.print(
+        f"next: fill in every TODO(setter) marker, then run `judge validate {slug}` "
+        "until it passes",
+        highlight=False,
+    )
+
+
+@app.command()
+def calibrate(
+    slug: str,
+    runs: Annotated[int, typer.Option(min=1, max=50, help="Reference runs (secret draws).")] = 5,
+    jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
+    sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run the reference several times on this machine and propose time and memory limits."""
+    bank = current_bank()
+    try:
+        if sandbox not in CHOICES:
+            raise UsageError(f"unknown sandbox {sandbox!r}; choose one of {', '.join(CHOICES)}")
+        problem = bank.problem(slug)
+        choice = open_sandbox(sandbox, os.environ.get("JUDGE_SANDBOX_IMAGE"))
+        warn_if_not_isolated(choice.sandbox)
+        secret = current_secret()
+        with Progress(console=errors, transient=True) as progress:
+            task = progress.add_task(f"{slug}: reference", total=runs)
+
+            def advance(done: int, total: int, label: str) -> None:
+                progress.update(task, completed=done, total=total, description=label)
+
+            found = calibrate_problem(problem, bank, choice.sandbox, secret, runs, jobs, advance)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    if as_json:
+        typer.echo(json.dumps(found.to_dict()))
+        return
+    table = Table("draw", "verdict", "metric", "wall s", "peak MiB")
+    for record in found.runs:
+        table.add_row(
+            str(record.draw),
+            str(record.verdict),
+            _number(record.metric, 4),
+            f"{record.wall_s:.2f}",
+            f"{record.peak_mb:.0f}",
+        )
+    console.print(f"{slug}: the reference on {choice.sandbox.name}, {runs} secret draw(s)")
+    console.print(table)
+    slowest = max(r.wall_s for r in found.runs)
+    peak = max(r.peak_mb for r in found.runs)
+    console.print(
+        f"proposed limits:\n"
+        f"  wall_s: {found.wall_s:g}     (slowest {slowest:.2f} s x {TIME_MULTIPLIER:g}, "
+        f"rounded up; now {found.current_wall_s:g})\n"
+        f"  memory_mb: {found.memory_mb}  (peak {peak:.0f} MiB x {MEMORY_MULTIPLIER:g}, "
+        f"rounded up; now {found.current_memory_mb})",
+        highlight=False,
+    )
 
 
 def warn_if_not_isolated(sandbox: Sandbox) -> None:
@@ -194,9 +266,15 @@ def print_result(result: Result, reason: str) -> None:
     colour = {"AC": "green", "WA": "yellow"}.get(result.verdict, "red")
     table = Table(show_header=False, box=None)
     table.add_row("verdict", f"[bold {colour}]{result.verdict}[/]")
-    value = result.metric.value
-    table.add_row(result.metric.name, "-" if value is None else f"{value:.4f}")
-    table.add_row("score", f"{result.score:g} / {result.max_score:g}")
+    value, public = result.metric.value, result.public_metric
+    shown = "-" if value is None else f"{value:.4f} private (final)"
+    if public is not None:
+        shown += f", {public:.4f} public"
+    table.add_row(result.metric.name, shown)
+    score = f"{result.score:g} / {result.max_score:g} private (final)"
+    if result.public_score is not None and public is not None:
+        score += f", {result.public_score:g} public"
+    table.add_row("score", score)
     table.add_row("time", f"{result.wall_s:.2f} s wall, {result.cpu_s:.2f} s cpu")
     table.add_row("memory", f"{result.peak_mb:.0f} MiB peak")
     table.add_row("sandbox", f"{result.sandbox} ({reason})")
@@ -282,3 +360,102 @@ def demo(
     if mismatches:
         fail(f"{mismatches} submission(s) did not get their expected verdict", 1)
     console.print(f"all {len(jobs)} submissions got their expected verdicts")
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_validation(report: BankReport) -> None:
+    """Show validation's findings, then one summary row per problem."""
+    for finding in report.findings:
+        colour = "red" if finding.severity is Severity.ERROR else "yellow"
+        console.print(
+            f"[{colour}]{finding.severity}[/] (bank) {finding.check}: {finding.message}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    table = Table("problem", "runs", "metric", "pass", "ref worst (margin)")
+    table.add_column("starter best (margin)")
+    table.add_column("ref wall / limit s")
+    table.add_column("peak / limit MiB")
+    table.add_column("errors")
+    table.add_column("warnings")
+    table.columns[0].no_wrap = True
+    for problem in report.problems:
+        for finding in problem.findings:
+            colour = "red" if finding.severity is Severity.ERROR else "yellow"
+            console.print(
+                f"[{colour}]{finding.severity}[/] {problem.slug} {finding.check}: "
+                f"{escape(finding.message)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        table.add_row(*_summary_row(problem))
+    console.print(table)
+    verdict = "[green]passed[/]" if report.ok else "[red]failed[/]"
+    console.print(
+        f"validation {verdict}: {len(report.problems)} problem(s), {report.errors} error(s), "
+        f"{report.warnings} warning(s) in {report.seconds:.0f} s"
+    )
+
+
+def _summary_row(problem: ProblemReport) -> list[str]:
+    colour = "green" if problem.ok else "red"
+    return [
+        f"[{colour}]{problem.slug}[/]",
+        str(len(problem.runs)),
+        problem.metric or "-",
+        "-" if problem.threshold is None else f"{problem.threshold:g}",
+        f"{_number(problem.reference_worst)} ({_number(problem.reference_margin)})",
+        f"{_number(problem.starter_best)} ({_number(problem.starter_margin)})",
+        f"{_number(problem.reference_wall_max_s, 1)} / {_number(problem.wall_limit_s, 0)}",
+        f"{_number(problem.reference_peak_mb, 0)} / {problem.memory_limit_mb or '-'}",
+        str(problem.errors),
+        str(problem.warnings),
+    ]
+
+
+@app.command()
+def validate(
+    slugs: Annotated[list[str] | None, typer.Argument(help="Problems (default: all).")] = None,
+    draws: Annotated[int, typer.Option(min=1, max=50, help="Secret draws for calibration.")] = 5,
+    jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
+    sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
+    audit: Annotated[
+        bool, typer.Option(help="Scan the sandbox's readable files for hidden rows.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Check problems before contestants see them: files, verdicts, calibration, limits, leaks.
+
+    Exits 0 only when every problem passes (warnings allowed).
+    """
+    bank = current_bank()
+    try:
+        if sandbox not in CHOICES:
+            raise UsageError(f"unknown sandbox {sandbox!r}; choose one of {', '.join(CHOICES)}")
+        choice = open_sandbox(sandbox, os.environ.get("JUDGE_SANDBOX_IMAGE"))
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    if not as_json:
+        errors.print(f"[dim]sandbox: {choice.sandbox.name} ({choice.reason})[/]")
+    warn_if_not_isolated(choice.sandbox)
+    secret = current_secret()
+    options = ValidateOptions(draws=draws, jobs=jobs, audit_sandbox=audit)
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("checking files and data", total=None)
+
+        def advance(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, description=label)
+
+        try:
+            report = validate_bank(bank, slugs, choice.sandbox, secret, options, advance)
+        except JudgeError as exc:
+            fail(str(exc), exit_code_for(exc))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        print_validation(report)
+    if not report.ok:
+        raise typer.Exit(1)

@@ -9,8 +9,12 @@ train and hidden rows are drawn in one call and then split, so both share one
 distribution. For function problems it returns a list of n calls,
 {"function": name, "args": [...], "kwargs": {...}} with JSON values.
 
-Seeds come from HMAC-SHA256(secret, problem id, purpose) through SeedSequence,
-so the hidden split is unknowable without the secret and reproducible with it.
+Seeds come from HMAC-SHA256(secret, problem id, purpose[, contestant]) through
+SeedSequence (256 bits), so the hidden split is unknowable without the secret and
+reproducible with it. Purposes: "data" (train and hidden rows), "calls" (hidden
+calls), "practice" (a separate public draw for local practice), "params" (recipe
+parameters drawn from the secret) and "public-split" (which hidden rows or calls
+score the public leaderboard; the rest are the private, final part).
 """
 
 from __future__ import annotations
@@ -65,11 +69,55 @@ def resolve_secret(env_value: str | None, secret_file: Path | None) -> Secret:
     return Secret(DEVELOPMENT_SECRET, "built-in development secret")
 
 
-def derive_seed(secret: Secret, problem_id: str, purpose: str) -> np.random.SeedSequence:
-    """Return the SeedSequence for one problem and purpose ("hidden", ...)."""
-    message = f"{problem_id}\x00{purpose}".encode()
+def derive_seed(
+    secret: Secret, problem_id: str, purpose: str, contestant: str | None = None
+) -> np.random.SeedSequence:
+    """Return the SeedSequence of one problem and purpose ("data", ...), per contestant if given."""
+    fields = [problem_id, purpose] + ([] if contestant is None else [contestant])
+    message = "\x00".join(fields).encode()
     digest = hmac.new(secret.value, message, hashlib.sha256).digest()
     return np.random.SeedSequence(int.from_bytes(digest, "big"))
+
+
+def derive_secret(secret: Secret, label: str) -> Secret:
+    """Return a secret derived from `secret` (validation's extra draws: "draw-1", ...)."""
+    value = hmac.new(secret.value, f"derived\x00{label}".encode(), hashlib.sha256).hexdigest()
+    return Secret(value.encode(), f"{secret.source} / {label}")
+
+
+def _rng(
+    spec: ProblemSpec, secret: Secret, purpose: str, contestant: str | None
+) -> np.random.Generator:
+    owner = contestant if spec.dataset.per_contestant else None
+    return np.random.default_rng(derive_seed(secret, spec.id, purpose, owner))
+
+
+def recipe_params(spec: ProblemSpec, secret: Secret) -> dict[str, Any]:
+    """Return the recipe's keyword arguments: fixed params plus those drawn from the secret."""
+    params = dict(spec.dataset.params)
+    if spec.dataset.secret_params:
+        rng = np.random.default_rng(derive_seed(secret, spec.id, "params"))
+        for name, drawn in sorted(spec.dataset.secret_params.items()):
+            if drawn.integer:
+                params[name] = int(rng.integers(int(drawn.low), int(drawn.high), endpoint=True))
+            else:
+                params[name] = float(rng.uniform(drawn.low, drawn.high))
+    return params
+
+
+def public_count(spec: ProblemSpec) -> int:
+    """How many hidden rows or calls form the public part (at least one, never all)."""
+    n = spec.dataset.n_hidden
+    return min(n - 1, max(1, round(spec.dataset.public_fraction * n)))
+
+
+def public_indices(
+    spec: ProblemSpec, secret: Secret, contestant: str | None = None
+) -> NDArray[np.int64]:
+    """Return the sorted indices of the hidden rows or calls scored on the public leaderboard."""
+    rng = _rng(spec, secret, "public-split", contestant)
+    chosen = rng.permutation(spec.dataset.n_hidden)[: public_count(spec)]
+    return np.sort(chosen).astype(np.int64)
 
 
 def load_recipe(datasets_dir: Path, name: str) -> Callable[..., Any]:
@@ -109,26 +157,36 @@ class FunctionCalls:
 
 
 def _call_recipe(
-    make: Callable[..., Any], spec: ProblemSpec, rng: np.random.Generator, n: int, where: Path
+    make: Callable[..., Any],
+    params: dict[str, Any],
+    rng: np.random.Generator,
+    n: int,
+    where: Path,
 ) -> Any:
     try:
-        return make(rng, n, **spec.dataset.params)
+        return make(rng, n, **params)
     except Exception as exc:
         raise SpecError(f"{where}: recipe crashed: {type(exc).__name__}: {exc}") from exc
 
 
 def draw_train_predict(
-    spec: ProblemSpec, datasets_dir: Path, secret: Secret, purpose: str = "data"
+    spec: ProblemSpec,
+    datasets_dir: Path,
+    secret: Secret,
+    purpose: str = "data",
+    contestant: str | None = None,
 ) -> TrainPredictData:
     """Draw train and hidden rows in one call and split them.
 
     purpose: "data" for judging; "practice" gives a separate draw for local practice.
+    contestant: whose data, for problems drawn per contestant (ignored otherwise).
     """
     where = datasets_dir / f"{spec.dataset.recipe}.py"
     make = load_recipe(datasets_dir, spec.dataset.recipe)
-    rng = np.random.default_rng(derive_seed(secret, spec.id, purpose))
+    rng = _rng(spec, secret, purpose, contestant)
     n_train, n_hidden = spec.dataset.n_train, spec.dataset.n_hidden
-    drawn = _call_recipe(make, spec, rng, n_train + n_hidden, where)
+    params = recipe_params(spec, secret)
+    drawn = _call_recipe(make, params, rng, n_train + n_hidden, where)
     if not isinstance(drawn, dict) or not {"X", "y"} <= drawn.keys():
         raise SpecError(f"{where}: make() must return a dict with arrays 'X' and 'y'")
     X, y = np.asarray(drawn["X"]), np.asarray(drawn["y"])
@@ -139,18 +197,30 @@ def draw_train_predict(
         )
     if X.dtype == object or y.dtype == object:
         raise SpecError(f"{where}: make() must return numeric arrays")
+    assert spec.output is not None
+    wanted = tuple(spec.output.shape[1:])
+    if y.shape[1:] != wanted:
+        shown = ", ".join(["n", *map(str, wanted)])
+        raise SpecError(
+            f"{where}: make() returned y of shape {y.shape}; the output contract needs ({shown})"
+        )
     return TrainPredictData(X[:n_train], y[:n_train], X[n_train:], y[n_train:])
 
 
 def draw_function_calls(
-    spec: ProblemSpec, datasets_dir: Path, secret: Secret, purpose: str = "calls"
+    spec: ProblemSpec,
+    datasets_dir: Path,
+    secret: Secret,
+    purpose: str = "calls",
+    contestant: str | None = None,
 ) -> FunctionCalls:
     """Draw the hidden calls of a function problem ("practice": a separate, public draw)."""
     assert spec.function is not None
     where = datasets_dir / f"{spec.dataset.recipe}.py"
     make = load_recipe(datasets_dir, spec.dataset.recipe)
-    rng = np.random.default_rng(derive_seed(secret, spec.id, purpose))
-    calls = _call_recipe(make, spec, rng, spec.dataset.n_hidden, where)
+    rng = _rng(spec, secret, purpose, contestant)
+    params = recipe_params(spec, secret)
+    calls = _call_recipe(make, params, rng, spec.dataset.n_hidden, where)
     if not isinstance(calls, list) or len(calls) != spec.dataset.n_hidden:
         raise SpecError(f"{where}: make() must return a list of {spec.dataset.n_hidden} calls")
     for call in calls:

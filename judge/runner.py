@@ -24,13 +24,14 @@ from judge.data import (
     Secret,
     draw_function_calls,
     draw_train_predict,
+    public_indices,
     write_calls,
     write_public_train_predict,
 )
 from judge.errors import InvalidOutput, InvalidSource, SandboxError, ScorerError, SpecError
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
-from judge.scorer import score_outputs
+from judge.scorer import Scores, score_outputs
 from judge.scoring import passes, scaled_points
 from judge.spec import Problem
 from judge.verdicts import MESSAGES, MetricValue, Result, Verdict
@@ -76,11 +77,12 @@ def stderr_excerpt(stderr: str) -> str:
 
 @dataclass(frozen=True)
 class Scored:
-    """What scoring the outputs gave."""
+    """What scoring the outputs gave: the verdict, private (final) and public metrics."""
 
     verdict: Verdict
     metric: float | None
     message: str
+    public_metric: float | None = None
 
 
 def verdict_from_facts(facts: RunFacts) -> Scored | None:
@@ -99,13 +101,17 @@ def verdict_from_facts(facts: RunFacts) -> Scored | None:
     return None
 
 
-def _metric_verdict(problem: Problem, value: float) -> Scored:
+def _metric_verdict(problem: Problem, scores: Scores) -> Scored:
     spec = problem.spec
+    value = scores.private
     ok = passes(value, spec.scoring.pass_, spec.metric.direction)
     verdict = Verdict.AC if ok else Verdict.WA
     relation = ">=" if spec.metric.direction == "max" else "<="
-    detail = f"{spec.metric.name} = {value:.4f} (pass needs {relation} {spec.scoring.pass_})"
-    return Scored(verdict, value, f"{MESSAGES[verdict]} {detail}")
+    detail = (
+        f"{spec.metric.name} = {value:.4f} on the private part "
+        f"(pass needs {relation} {spec.scoring.pass_}); {scores.public:.4f} on the public part"
+    )
+    return Scored(verdict, value, f"{MESSAGES[verdict]} {detail}", scores.public)
 
 
 _expected_cache: dict[str, list[Any]] = {}
@@ -160,12 +166,14 @@ def run_submission(
     secret: Secret,
     bank: Bank,
     cpuset: tuple[int, ...] | None = None,
+    contestant: str | None = None,
 ) -> Result:
     """Judge `source` on `problem` in `sandbox` and return the Result.
 
     Raises InvalidSource for a file that cannot be run and SpecError for a broken
     problem; every other failure becomes a verdict (IE for the judge's own faults).
     cpuset: host cores to pin the run to (default: the first `cpus` cores).
+    contestant: whose hidden data, for problems drawn per contestant.
     """
     text = read_source(source)
     spec = problem.spec
@@ -176,11 +184,11 @@ def run_submission(
         (code / "submission.py").write_text(text, encoding="utf-8")
         env = {"DATA_DIR": DATA_DIR, "OUTPUT_DIR": OUTPUT_DIR}
         if spec.kind == "train-predict":
-            drawn = draw_train_predict(spec, bank.datasets_dir, secret)
+            drawn = draw_train_predict(spec, bank.datasets_dir, secret, contestant=contestant)
             write_public_train_predict(drawn, data, include_test=True)
             command = [sandbox.python, "-I", f"{CODE_DIR}/submission.py"]
         else:
-            calls = draw_function_calls(spec, bank.datasets_dir, secret)
+            calls = draw_function_calls(spec, bank.datasets_dir, secret, contestant=contestant)
             calls_path = write_calls(calls, data)
             expected = expected_values(problem, calls_path)
             shutil.copyfile(HARNESS, code / "harness.py")
@@ -208,17 +216,21 @@ def run_submission(
             decided = verdict_from_facts(facts)
             if decided is None:
                 truth = drawn.hidden_y if spec.kind == "train-predict" else expected
+                public = public_indices(spec, secret, contestant).tolist()
                 try:
-                    value = score_outputs(spec, output, truth, limits.output_mb << 20)
-                    decided = _metric_verdict(problem, value)
+                    scores = score_outputs(spec, output, truth, public, limits.output_mb << 20)
+                    decided = _metric_verdict(problem, scores)
                 except InvalidOutput as exc:
                     decided = Scored(Verdict.IO, None, f"{MESSAGES[Verdict.IO]} {exc}")
                 except ScorerError as exc:
                     log.exception("scorer failed on %s", problem.id)
                     return _internal_error(problem, sandbox, str(exc), facts)
-    score = 0.0
+    score, public_score = 0.0, 0.0
     if decided.metric is not None:
         score = scaled_points(decided.metric, decided.verdict is Verdict.AC, spec.scoring)
+    if decided.public_metric is not None:
+        public_ok = passes(decided.public_metric, spec.scoring.pass_, spec.metric.direction)
+        public_score = scaled_points(decided.public_metric, public_ok, spec.scoring)
     return Result(
         problem=problem.id,
         verdict=decided.verdict,
@@ -230,6 +242,8 @@ def run_submission(
         wall_s=round(facts.wall_s, 3),
         cpu_s=round(facts.cpu_s, 3),
         peak_mb=round(facts.peak_mb, 1),
+        public_score=public_score,
+        public_metric=decided.public_metric,
         details={"exit_code": facts.exit_code, "signal": facts.signal},
     )
 

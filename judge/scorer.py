@@ -4,10 +4,11 @@ Parsing files a submission wrote is the judge's widest attack surface, so it hap
 in a separate, short-lived process started as `python -I -B -m judge.scorer`, with a
 clean environment (no secret), `/` as its working folder (never the output folder,
 so nothing the submission dropped there can be imported), and resource limits. The
-judge sends the request (spec, output folder, truth) on stdin and reads one JSON
-answer from stdout:
+judge sends the request (spec, output folder, truth, public indices) on stdin and
+reads one JSON answer from stdout, with the metric of the private part (the final
+score) and of the public part (the leaderboard during a round):
 
-    {"status": "scored", "metric": 0.93}
+    {"status": "scored", "metric": 0.93, "public_metric": 0.95}
     {"status": "invalid_output", "message": "predictions.npy has shape (3,), expected (500,)"}
     {"status": "scorer_error", "message": "... (scoring.py:57)"}
 """
@@ -19,6 +20,7 @@ import resource
 import subprocess
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +37,21 @@ SCORER_MEMORY_BYTES = 6 << 30
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def score_outputs(spec: ProblemSpec, output: Path, truth: Any, max_bytes: int) -> float:
-    """Score the outputs in `output` against `truth` in a scorer process; return the metric.
+@dataclass(frozen=True)
+class Scores:
+    """The metric on the private part of the hidden split (final) and on the public part."""
+
+    private: float
+    public: float
+
+
+def score_outputs(
+    spec: ProblemSpec, output: Path, truth: Any, public: list[int], max_bytes: int
+) -> Scores:
+    """Score the outputs in `output` against `truth` in a scorer process.
 
     truth: hidden labels (array) for train-predict, expected values (list) for function.
+    public: indices of the hidden rows or calls in the public part; the rest are private.
     Raises InvalidOutput (the submission's fault) or ScorerError (the judge's).
     """
     request = {
@@ -46,6 +59,7 @@ def score_outputs(spec: ProblemSpec, output: Path, truth: Any, max_bytes: int) -
         "output_dir": str(output),
         "max_bytes": max_bytes,
         "truth": np.asarray(truth).tolist() if spec.kind == "train-predict" else truth,
+        "public": [int(i) for i in public],
     }
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{name: "1" for name in THREAD_VARS}}
     try:
@@ -68,13 +82,19 @@ def score_outputs(spec: ProblemSpec, output: Path, truth: Any, max_bytes: int) -
         tail = " ".join(proc.stderr.strip().splitlines()[-1:]) or f"exit {proc.returncode}"
         raise ScorerError(f"the scorer process gave no answer ({tail})") from None
     if status == "scored":
-        return float(answer["metric"])
+        return Scores(float(answer["metric"]), float(answer["public_metric"]))
     if status == "invalid_output":
         raise InvalidOutput(str(answer["message"]))
     raise ScorerError(str(answer.get("message", "unknown scorer failure")))
 
 
-def _score(request: dict[str, Any]) -> float:
+def _parts(n: int, public: list[int]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    in_public = np.zeros(n, dtype=bool)
+    in_public[np.asarray(public, dtype=np.int64)] = True
+    return np.flatnonzero(~in_public), np.flatnonzero(in_public)
+
+
+def _score(request: dict[str, Any]) -> tuple[float, float]:
     spec = ProblemSpec.model_validate(request["spec"])
     output = Path(request["output_dir"])
     max_bytes = int(request["max_bytes"])
@@ -82,11 +102,19 @@ def _score(request: dict[str, Any]) -> float:
         assert spec.output is not None
         truth = np.asarray(request["truth"])
         predictions = read_predictions(output, spec.output, len(truth), max_bytes)
-        return compute_metric(spec.metric.name, truth, predictions)
+        private, public = _parts(len(truth), request["public"])
+        return (
+            compute_metric(spec.metric.name, truth[private], predictions[private]),
+            compute_metric(spec.metric.name, truth[public], predictions[public]),
+        )
     assert spec.function is not None
     expected = request["truth"]
     results = read_function_results(output, len(expected), max_bytes)
-    return cases_passed(results, expected, spec.function)
+    private, public = _parts(len(expected), request["public"])
+    return (
+        cases_passed([results[i] for i in private], [expected[i] for i in private], spec.function),
+        cases_passed([results[i] for i in public], [expected[i] for i in public], spec.function),
+    )
 
 
 def _where(exc: BaseException) -> str:
@@ -103,8 +131,8 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_DATA, (SCORER_MEMORY_BYTES, SCORER_MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     try:
-        metric = _score(json.loads(sys.stdin.read()))
-        answer: dict[str, Any] = {"status": "scored", "metric": metric}
+        private, public = _score(json.loads(sys.stdin.read()))
+        answer: dict[str, Any] = {"status": "scored", "metric": private, "public_metric": public}
     except InvalidOutput as exc:
         answer = {"status": "invalid_output", "message": str(exc)}
     except MemoryError:

@@ -42,11 +42,16 @@ METRICS: dict[str, Metric] = {
 
 
 def compute_metric(name: str, y_true: NDArray[Any], y_pred: NDArray[Any]) -> float:
-    """Compute a named metric; bad predictions raise InvalidOutput, metric bugs ScorerError."""
+    """Compute a named metric; bad predictions raise InvalidOutput, metric bugs ScorerError.
+
+    Outputs with two or more dimensions per row (masks, images) are scored per element.
+    """
     try:
         metric = METRICS[name]
     except KeyError:
         raise ScorerError(f"unknown metric {name!r}") from None
+    if y_true.ndim >= 3:  # images and volumes are scored per element (pixel accuracy, F1)
+        y_true, y_pred = y_true.ravel(), y_pred.ravel()
     try:
         with warnings.catch_warnings():
             # An ill-defined metric (one class in the hidden labels, one sample) is the

@@ -55,13 +55,47 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SecretParam(_Strict):
+    """A recipe parameter drawn from the secret, uniformly in [low, high]."""
+
+    low: float
+    high: float
+    integer: bool = Field(False, description="draw an integer in [low, high] inclusive")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SecretParam:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        if self.integer and (self.low != int(self.low) or self.high != int(self.high)):
+            raise ValueError("an integer parameter needs whole-number low and high")
+        return self
+
+
 class DatasetSpec(_Strict):
     """Where the data comes from: a recipe in `datasets/` and how many rows or calls to draw."""
 
     recipe: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", description="datasets/<recipe>.py")]
     params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments")
+    secret_params: dict[str, SecretParam] = Field(
+        default_factory=dict,
+        description="keyword arguments drawn from the secret (noise, rotation, separation)",
+    )
     n_train: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    n_hidden: Annotated[int, Field(ge=1, le=1_000_000)]
+    n_hidden: Annotated[
+        int, Field(ge=2, le=1_000_000, description="hidden rows or calls (public + private)")
+    ]
+    public_fraction: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.3, description="share of hidden rows or calls scored on the public leaderboard"
+    )
+    per_contestant: bool = Field(
+        False, description="draw each contestant's own hidden data (keyed by contestant id)"
+    )
+
+    @model_validator(mode="after")
+    def _params_disjoint(self) -> DatasetSpec:
+        if both := sorted(self.params.keys() & self.secret_params.keys()):
+            raise ValueError(f"{', '.join(both)} given in both params and secret_params")
+        return self
 
 
 class OutputSpec(_Strict):
@@ -101,6 +135,9 @@ class MetricSpec(_Strict):
 
     name: str
     direction: Literal["max", "min"]
+    tolerance: Annotated[float, Field(ge=0)] = Field(
+        0.02, description="largest metric difference between two reference runs on one secret"
+    )
 
 
 class ScoringSpec(_Strict):

@@ -46,7 +46,12 @@ class MetricValue:
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of judging one submission on one problem."""
+    """The outcome of judging one submission on one problem.
+
+    `metric` and `score` come from the private part of the hidden split (the final
+    result); `public_metric` and `public_score` from the public part (what a
+    leaderboard shows during a round). Both are None or 0 when nothing was scored.
+    """
 
     problem: str
     verdict: Verdict
@@ -59,6 +64,7 @@ class Result:
     cpu_s: float = 0.0
     peak_mb: float = 0.0
     public_score: float | None = None
+    public_metric: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

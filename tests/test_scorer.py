@@ -13,7 +13,7 @@ import pytest
 from judge import scorer
 from judge.bank import Bank
 from judge.errors import InvalidOutput, ScorerError
-from judge.scorer import score_outputs
+from judge.scorer import Scores, score_outputs
 
 BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
 SPEC = BANK.problem("threshold").spec
@@ -22,7 +22,13 @@ TRUTH = np.array([0, 1, 1, 0])
 
 def test_scores_predictions_in_a_separate_process(tmp_path: Path) -> None:
     np.save(tmp_path / "predictions.npy", np.array([0, 1, 0, 0]))
-    assert score_outputs(SPEC, tmp_path, TRUTH, 1 << 20) == 0.75
+    assert score_outputs(SPEC, tmp_path, TRUTH, [0, 1], 1 << 20) == Scores(0.5, 1.0)
+
+
+def test_public_and_private_parts_are_scored_apart(tmp_path: Path) -> None:
+    np.save(tmp_path / "predictions.npy", np.array([1, 1, 1, 0]))
+    assert score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20) == Scores(1.0, 0.0)
+    assert score_outputs(SPEC, tmp_path, TRUTH, [1, 2, 3], 1 << 20) == Scores(0.0, 1.0)
 
 
 def test_modules_dropped_in_the_output_folder_are_never_imported(tmp_path: Path) -> None:
@@ -32,14 +38,14 @@ def test_modules_dropped_in_the_output_folder_are_never_imported(tmp_path: Path)
         (tmp_path / name).write_text(payload)
     (tmp_path / "evil.pth").write_text(f"import os; {payload}")
     np.save(tmp_path / "predictions.npy", TRUTH)
-    assert score_outputs(SPEC, tmp_path, TRUTH, 1 << 20) == 1.0
+    assert score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20) == Scores(1.0, 1.0)
     assert not marker.exists()
 
 
 def test_invalid_output_crosses_the_process_boundary(tmp_path: Path) -> None:
     np.save(tmp_path / "predictions.npy", np.array([0, 1]))
     with pytest.raises(InvalidOutput, match=r"shape \(2,\), expected \(4,\)"):
-        score_outputs(SPEC, tmp_path, TRUTH, 1 << 20)
+        score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20)
 
 
 def test_a_grading_bug_is_a_scorer_error_naming_file_and_line(
@@ -56,4 +62,4 @@ def test_a_grading_bug_is_a_scorer_error_naming_file_and_line(
 def test_a_silent_scorer_is_a_scorer_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scorer.sys, "executable", "/bin/true")
     with pytest.raises(ScorerError, match="no answer"):
-        score_outputs(SPEC, tmp_path, TRUTH, 1 << 20)
+        score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20)
