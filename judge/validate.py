@@ -478,7 +478,7 @@ def check_data(
     return data
 
 
-def _reference_copies(problem: Problem, bank: Bank) -> dict[str, Path]:
+def _reference_copies(problem: Problem) -> dict[str, Path]:
     def normalised(path: Path) -> str:
         try:
             text = path.read_text(encoding="utf-8")
@@ -489,7 +489,7 @@ def _reference_copies(problem: Problem, bank: Bank) -> dict[str, Path]:
 
     references = {normalised(p): p for p in _files_under(problem.reference_folder)}
     copies = {}
-    for path in _files_under(bank.problems_dir):
+    for path in _files_under(problem.folder):
         digest = normalised(path)
         if digest in references:
             copies[str(path)] = references[digest]
@@ -509,7 +509,7 @@ def check_leaks(
             report.error(
                 "leaks", f"{folder}: a verdict folder under problems/; move it to reference/"
             )
-    for path, reference in _reference_copies(problem, bank).items():
+    for path, reference in _reference_copies(problem).items():
         report.error("leaks", f"{path} is a copy of the reference file {reference}; remove it")
     if data is None:
         return
