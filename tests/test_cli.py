@@ -118,6 +118,7 @@ def test_fetch_writes_public_files_only(cli: CliRunner, tmp_path: Path) -> None:
         "data/train_X.npy",
         "data/train_y.npy",
         "output",
+        "problem.json",
         "starter.py",
         "statement.md",
     ]
@@ -175,3 +176,54 @@ def test_auto_says_which_backend_and_why(
 def test_process_sandbox_says_it_does_not_isolate(cli: CliRunner) -> None:
     result = cli.invoke(app, ["run", "threshold", str(REFERENCE), "--sandbox", "process"])
     assert result.exit_code == 0 and "does not isolate" in result.output
+
+
+def test_export_bundle_writes_a_zip_and_refuses_to_overwrite(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    dest = tmp_path / "bundle.zip"
+    result = cli.invoke(app, ["export-bundle", str(dest), "threshold", "add-arrays"])
+    assert result.exit_code == 0, result.output
+    assert "2 problem(s)" in result.output and dest.is_file()
+    again = cli.invoke(app, ["export-bundle", str(dest)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_new_refuses_an_existing_slug_and_a_bad_one(cli: CliRunner) -> None:
+    taken = cli.invoke(app, ["new", "threshold"])
+    assert taken.exit_code == 2 and "already exists; choose another slug" in taken.output
+    bad = cli.invoke(app, ["new", "Bad_Slug"])
+    assert bad.exit_code == 2 and "not a valid slug" in bad.output
+    kind = cli.invoke(app, ["new", "fresh-one", "--kind", "regression"])
+    assert kind.exit_code == 2 and "unknown kind" in kind.output
+    assert not (FIXTURE / "problems" / "fresh-one").exists()
+
+
+def test_validate_json_reports_findings_and_exits_1_on_errors(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bank = tmp_path / "bank"
+    for part in ("problems", "reference", "datasets"):
+        (bank / part).mkdir(parents=True)
+    (bank / "problems" / "no-spec").mkdir()
+    monkeypatch.setenv("JUDGE_BANK", str(bank))
+    result = cli.invoke(app, ["validate", "--sandbox", "process", "--json", "--no-audit"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["ok"] is False and report["errors"] == 1
+    (finding,) = report["problems"][0]["findings"]
+    assert finding["check"] == "spec" and "spec file missing" in finding["message"]
+
+
+@pytest.mark.slow
+def test_calibrate_proposes_limits_from_the_reference_runs(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["calibrate", "threshold", "--runs", "2", "--sandbox", "process"])
+    assert result.exit_code == 0, result.output
+    assert "proposed limits:" in result.output and "wall_s:" in result.output
+    assert "memory_mb:" in result.output
+    data = cli.invoke(
+        app, ["calibrate", "threshold", "--runs", "2", "--sandbox", "process", "--json"]
+    )
+    found = json.loads(data.stdout.strip().splitlines()[-1])
+    slowest = max(r["wall_s"] for r in found["runs"])
+    assert len(found["runs"]) == 2 and found["wall_s"] >= 2 * slowest

@@ -12,13 +12,17 @@ from judge.bank import Bank
 from judge.data import (
     DEVELOPMENT_SECRET,
     Secret,
+    derive_secret,
     derive_seed,
     draw_function_calls,
     draw_train_predict,
+    public_indices,
+    recipe_params,
     resolve_secret,
     write_public_train_predict,
 )
 from judge.errors import SpecError
+from judge.spec import DatasetSpec, ProblemSpec, SecretParam
 
 BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
 SPEC = BANK.problem("threshold").spec
@@ -112,3 +116,60 @@ def test_function_calls_are_drawn_from_the_secret() -> None:
             repr(draw_function_calls(spec, BANK.datasets_dir, A).calls).encode()
         ).hexdigest()
     )
+
+
+def _with_dataset(spec: ProblemSpec, **changes: object) -> ProblemSpec:
+    dataset = spec.dataset.model_copy(update=changes)
+    return spec.model_copy(update={"dataset": dataset})
+
+
+def test_secret_params_are_drawn_from_the_secret_within_their_range() -> None:
+    spec = _with_dataset(SPEC, params={}, secret_params={"noise": SecretParam(low=0.05, high=0.3)})
+    drawn = {recipe_params(spec, Secret(f"s{i}".encode(), "t"))["noise"] for i in range(20)}
+    assert all(0.05 <= value <= 0.3 for value in drawn)
+    assert len(drawn) == 20
+    assert recipe_params(spec, A) == recipe_params(spec, A)
+
+
+def test_integer_secret_params_are_whole_numbers() -> None:
+    spec = _with_dataset(
+        SPEC, params={}, secret_params={"noise": SecretParam(low=1, high=3, integer=True)}
+    )
+    drawn = {recipe_params(spec, Secret(f"s{i}".encode(), "t"))["noise"] for i in range(30)}
+    assert drawn == {1, 2, 3}
+
+
+def test_a_param_fixed_and_secret_at_once_is_a_spec_error() -> None:
+    with pytest.raises(ValueError, match="noise given in both params and secret_params"):
+        DatasetSpec(
+            recipe="halfplane",
+            params={"noise": 0.1},
+            secret_params={"noise": {"low": 0.0, "high": 1.0}},
+            n_hidden=10,
+        )
+
+
+def test_per_contestant_problems_draw_each_contestant_their_own_data() -> None:
+    spec = _with_dataset(SPEC, per_contestant=True)
+    alice = draw_train_predict(spec, BANK.datasets_dir, A, contestant="alice").hidden_X
+    again = draw_train_predict(spec, BANK.datasets_dir, A, contestant="alice").hidden_X
+    bob = draw_train_predict(spec, BANK.datasets_dir, A, contestant="bob").hidden_X
+    assert np.array_equal(alice, again) and not np.array_equal(alice, bob)
+    # A problem not drawn per contestant ignores the contestant.
+    shared = draw_train_predict(SPEC, BANK.datasets_dir, A, contestant="alice").hidden_X
+    assert np.array_equal(shared, draw_train_predict(SPEC, BANK.datasets_dir, A).hidden_X)
+
+
+def test_the_public_part_is_a_secret_subset_of_the_stated_size() -> None:
+    public = public_indices(SPEC, A)
+    assert len(public) == round(SPEC.dataset.public_fraction * SPEC.dataset.n_hidden)
+    assert len(set(public.tolist())) == len(public)
+    assert public.min() >= 0 and public.max() < SPEC.dataset.n_hidden
+    assert np.array_equal(public, public_indices(SPEC, A))
+    assert not np.array_equal(public, public_indices(SPEC, B))
+
+
+def test_derived_secrets_are_distinct_and_reproducible() -> None:
+    assert derive_secret(A, "draw-1").value == derive_secret(A, "draw-1").value
+    assert derive_secret(A, "draw-1").value != derive_secret(A, "draw-2").value
+    assert derive_secret(A, "draw-1").value != derive_secret(B, "draw-1").value
