@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SANDBOX ?= auto
+JOBS ?= $(shell nproc)
 
-.PHONY: install host image demo test test-quick lint bench clean
+.PHONY: install host image demo test test-quick validate lint bench clean
 
 # torch is pinned exactly: torch==2.13.0 is the CPU build this machine keeps on disk;
 # an open range would pull a CUDA build of several GB.
@@ -30,6 +31,11 @@ demo: install
 
 test: install host
 	$(PY) -m pytest -q
+
+# Every problem of the bank: labelled verdicts, calibration over 5 secret draws, limits,
+# determinism and the leak audit, on the docker sandbox (CI runs this after `make test`).
+validate: install host
+	$(VENV)/bin/judge validate --draws 5 --jobs $(JOBS) --sandbox docker
 
 test-quick: install
 	$(PY) -m pytest -q -m "not slow"

@@ -244,7 +244,7 @@ class _PlannedRun:
 
 
 @dataclass
-class _Planned:
+class Plan:
     """A problem that passed the static checks, with what its runs need."""
 
     report: ProblemReport
@@ -739,9 +739,13 @@ def audit_sandbox(
 # The whole bank
 
 
-def _static(
+def static_checks(
     bank: Bank, folder: Path, secret: Secret, draws: int, cores: int
-) -> _Planned | ProblemReport:
+) -> Plan | ProblemReport:
+    """Run every check that needs no sandbox.
+
+    Returns the problem's plan of runs, or only its report when nothing can be judged.
+    """
     report = ProblemReport(slug=folder.name, draws=draws)
     try:
         problem = load_problem(folder, bank.reference_dir)
@@ -761,7 +765,7 @@ def _static(
     if any(f.check in ("spec", "data") and f.severity is Severity.ERROR for f in report.findings):
         return report  # nothing can be judged
     runs = _plan(report, problem, reference, secret, draws)
-    return _Planned(report, problem, reference, runs, data)
+    return Plan(report, problem, reference, runs, data)
 
 
 def validate_bank(
@@ -780,10 +784,10 @@ def validate_bank(
         folders = [by_name.get(s, bank.problems_dir / s) for s in slugs]
     cores = len(usable_cores())
     bank_report = BankReport(problems=[])
-    planned: list[_Planned] = []
+    planned: list[Plan] = []
     for folder in folders:
-        outcome = _static(bank, folder, secret, options.draws, cores)
-        if isinstance(outcome, _Planned):
+        outcome = static_checks(bank, folder, secret, options.draws, cores)
+        if isinstance(outcome, Plan):
             planned.append(outcome)
             bank_report.problems.append(outcome.report)
         else:

@@ -1,5 +1,6 @@
-"""The real problem bank, judged in the isolating sandboxes: every labelled submission
-(starter, accepted/, wrong_answer/, ...) gets its verdict with torch running inside."""
+"""The real problem bank in the bubblewrap sandbox: every problem's reference is accepted
+with torch running inside. (`judge validate`, run by CI, judges every labelled submission
+of every problem on docker.)"""
 
 from __future__ import annotations
 
@@ -7,25 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from judge.bank import Bank, LabelledSubmission, labelled_submissions
+from judge.bank import Bank
 from judge.data import Secret
 from judge.runner import run_submission
-from judge.sandbox.base import Sandbox
+from judge.validate import ProblemReport, check_reference_layout
+from judge.verdicts import Verdict
+from tests.backends import get_backend
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BANK = Bank(ROOT)
 SECRET = Secret(b"bank-on-backends-2f8e", "test")
-CASES = [
-    pytest.param(problem.id, item, id=f"{problem.id}:{item.label}")
-    for problem in BANK.problems()
-    for item in labelled_submissions(problem)
-]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("slug", "item"), CASES)
-def test_labelled_submission_gets_its_verdict(
-    isolating_backend: Sandbox, slug: str, item: LabelledSubmission
-) -> None:
-    result = run_submission(BANK.problem(slug), item.path, isolating_backend, SECRET, BANK)
-    assert result.verdict is item.expected, result.message
+@pytest.mark.bwrap
+@pytest.mark.parametrize("slug", BANK.slugs())
+def test_the_reference_is_accepted_in_bubblewrap(slug: str) -> None:
+    sandbox = get_backend("bwrap")
+    problem = BANK.problem(slug)
+    reference = check_reference_layout(ProblemReport(slug=slug, draws=1), problem)
+    assert reference is not None
+    result = run_submission(problem, reference, sandbox, SECRET, BANK)
+    assert result.verdict is Verdict.AC, result.message

@@ -1,0 +1,59 @@
+"""The bank's shape: every problem passes the checks that need no sandbox, has labelled
+submissions beyond the starter, and has its row in the index problems/README.md.
+
+The checks that run submissions (verdicts, calibration, limits, the sandbox audit) are
+`judge validate` over the whole bank: `make validate`, run by CI after the tests.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from judge.bank import Bank, labelled_submissions
+from judge.batch import usable_cores
+from judge.data import Secret
+from judge.validate import Plan, Severity, static_checks
+
+ROOT = Path(__file__).resolve().parents[2]
+BANK = Bank(ROOT)
+SECRET = Secret(b"bank-shape-tests", "test")
+
+
+@pytest.mark.parametrize("folder", BANK.folders(), ids=lambda f: f.name)
+def test_every_problem_passes_the_checks_that_need_no_sandbox(folder: Path) -> None:
+    outcome = static_checks(BANK, folder, SECRET, draws=1, cores=len(usable_cores()))
+    report = outcome.report if isinstance(outcome, Plan) else outcome
+    errors = [f"{f.check}: {f.message}" for f in report.findings if f.severity is Severity.ERROR]
+    assert not errors
+
+
+@pytest.mark.parametrize("slug", BANK.slugs())
+def test_every_problem_has_a_labelled_wrong_submission_besides_the_starter(slug: str) -> None:
+    labels = [item.label for item in labelled_submissions(BANK.problem(slug))]
+    assert any(label.startswith("accepted/") for label in labels)
+    assert any(not label.startswith(("accepted/", "starter")) for label in labels), labels
+
+
+def _index_rows() -> dict[str, list[str]]:
+    rows = {}
+    for line in (BANK.problems_dir / "README.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        link = re.fullmatch(r"\[([a-z0-9-]+)\]\(([a-z0-9-]+)/statement\.md\)", cells[0])
+        if link:
+            assert link.group(1) == link.group(2), line
+            rows[link.group(1)] = cells
+    return rows
+
+
+def test_the_index_lists_every_problem_with_its_section_kind_and_difficulty() -> None:
+    rows = _index_rows()
+    assert sorted(rows) == BANK.slugs()
+    for slug, cells in rows.items():
+        spec = BANK.problem(slug).spec
+        assert cells[1] == str(spec.section), slug
+        assert cells[2] == spec.kind, slug
+        assert cells[3] == spec.difficulty, slug
+        assert len(cells[4]) > 10, f"{slug}: the one-line lesson is missing"
