@@ -13,13 +13,23 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn import metrics as skm
-from sklearn.exceptions import UndefinedMetricWarning
 
 from judge.errors import InvalidOutput, ScorerError
 from judge.spec import FunctionSpec, ScoringSpec
 
 Metric = Callable[[NDArray[Any], NDArray[Any]], float]
+
+
+class _LazyMetrics:
+    """sklearn.metrics, imported on first use: function problems never pay its ~1 s import."""
+
+    def __getattr__(self, name: str) -> Any:
+        from sklearn import metrics
+
+        return getattr(metrics, name)
+
+
+skm = _LazyMetrics()
 
 
 def _probabilities(y_pred: NDArray[Any]) -> NDArray[Any]:
@@ -52,6 +62,8 @@ def compute_metric(name: str, y_true: NDArray[Any], y_pred: NDArray[Any]) -> flo
         raise ScorerError(f"unknown metric {name!r}") from None
     if y_true.ndim >= 3:  # images and volumes are scored per element (pixel accuracy, F1)
         y_true, y_pred = y_true.ravel(), y_pred.ravel()
+    from sklearn.exceptions import UndefinedMetricWarning
+
     try:
         with warnings.catch_warnings():
             # An ill-defined metric (one class in the hidden labels, one sample) is the
