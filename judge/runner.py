@@ -29,6 +29,7 @@ from judge.data import (
     write_public_train_predict,
 )
 from judge.errors import InvalidOutput, InvalidSource, SandboxError, ScorerError, SpecError
+from judge.notebooks import notebook_to_script
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
 from judge.scorer import Scores, score_outputs
@@ -40,13 +41,17 @@ log = logging.getLogger(__name__)
 
 HARNESS = Path(__file__).parent / "harness" / "function_harness.py"
 MAX_SOURCE_BYTES = 1024 * 1024
+MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024  # stored outputs (plots) make notebooks large
 STDERR_LINES = 20
 STDERR_CHARS = 2000
 REFERENCE_TIMEOUT_S = 120
 
 
 def read_source(path: Path) -> str:
-    """Return a submission's source text, or raise InvalidSource saying what is wrong."""
+    """Return a submission's Python source, or raise InvalidSource saying what is wrong.
+
+    A `.ipynb` notebook becomes the script of its code cells (judge.notebooks).
+    """
     if path.is_symlink():
         raise InvalidSource(f"{path}: is a symlink; submit the file itself")
     if not path.exists():
@@ -56,17 +61,21 @@ def read_source(path: Path) -> str:
     size = path.stat().st_size
     if size == 0:
         raise InvalidSource(f"{path}: the file is empty")
-    if size > MAX_SOURCE_BYTES:
-        raise InvalidSource(f"{path}: {size} bytes, over the {MAX_SOURCE_BYTES} byte source cap")
+    cap = MAX_NOTEBOOK_BYTES if path.suffix == ".ipynb" else MAX_SOURCE_BYTES
+    if size > cap:
+        raise InvalidSource(f"{path}: {size} bytes, over the {cap} byte cap for a submission")
     raw = path.read_bytes()
     if b"\x00" in raw:
         raise InvalidSource(f"{path}: contains NUL bytes; is it a binary file?")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidSource(
             f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
         ) from None
+    if path.suffix == ".ipynb":
+        return notebook_to_script(text, path.name)
+    return text
 
 
 def stderr_excerpt(stderr: str) -> str:

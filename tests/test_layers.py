@@ -22,8 +22,10 @@ ALLOWED: dict[str, set[str]] = {
     "judge.outputs": {"judge.errors", "judge.spec"},
     "judge.bank": {"judge.errors", "judge.spec", "judge.verdicts"},
     "judge.scorer": {"judge.errors", "judge.outputs", "judge.scoring", "judge.spec"},
+    "judge.notebooks": {"judge.errors"},
     "judge.runner": {
         "judge.bank",
+        "judge.notebooks",
         "judge.data",
         "judge.errors",
         "judge.scorer",
