@@ -38,6 +38,11 @@ def core_slots(jobs: int, cores: tuple[int, ...] | None = None) -> list[tuple[in
     return [cores[i * size : (i + 1) * size] for i in range(jobs)]
 
 
+def cores_for(slot: tuple[int, ...], needed: int) -> tuple[int, ...]:
+    """The cores of a slot one run uses: as many as it needs, never another slot's."""
+    return slot[:needed] if len(slot) >= needed else slot
+
+
 def run_pinned(
     work: Callable[[Item, tuple[int, ...]], Outcome],
     items: Iterable[Item],

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -22,9 +23,15 @@ from rich.progress import Progress
 from rich.table import Table
 
 from judge.bank import Bank, find_bank, labelled_submissions
+from judge.batch import core_slots
 from judge.bundle import export_bundle, fetch_problem
 from judge.data import Secret, resolve_secret
 from judge.errors import InvalidSource, JudgeError, SandboxError, SpecError, UsageError
+from judge.rounds.judging import boards, judge_round, rejudge_problem
+from judge.rounds.publish import Published, publish
+from judge.rounds.roundfile import Round, load_round, round_path
+from judge.rounds.standings import Standings
+from judge.rounds.store import VerdictStore
 from judge.runner import run_submission
 from judge.sandbox import CHOICES, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
@@ -459,3 +466,181 @@ def validate(
         print_validation(report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------------
+# Mock rounds
+
+round_app = typer.Typer(
+    help="Mock rounds: judge a folder of contestants' files, publish the scoreboard.",
+    no_args_is_help=True,
+)
+app.add_typer(round_app, name="round")
+
+ROUND_HELP = "A round file (rounds/NAME.yaml) or the NAME of one in the bank's rounds/."
+RESULTS_HELP = "Where verdicts and scoreboards go (default: results/<round name>)."
+
+
+def _open_round(bank: Bank, name: str) -> Round:
+    return load_round(bank, round_path(bank, name))
+
+
+def _results(round_: Round, results: Path | None) -> VerdictStore:
+    return VerdictStore(results if results is not None else Path("results") / round_.name)
+
+
+def _opened_sandbox(name: str) -> Sandbox:
+    """Open a backend for a batch, say which one, and warn when it isolates nothing."""
+    choice = open_sandbox(name, os.environ.get("JUDGE_SANDBOX_IMAGE"))
+    errors.print(f"[dim]sandbox: {choice.sandbox.name} ({choice.reason})[/]")
+    warn_if_not_isolated(choice.sandbox)
+    return choice.sandbox
+
+
+def _publish(round_: Round, store: VerdictStore) -> tuple[Standings, Published]:
+    manifest = store.read_manifest()
+    records = store.load()
+    private, public = boards(round_, manifest, records)
+    published = publish(round_, private, public, list(records.values()), manifest, store.folder)
+    shown = private if round_.spec.leaderboard.publish_private else public
+    return shown, published
+
+
+def _print_standings(round_: Round, standings: Standings, limit: int = 20) -> None:
+    table = Table("#", "contestant", *round_.slugs, "total", title=f"{standings.board} board")
+    for row in standings.rows[:limit]:
+        cells = [f"{row.cells[s].points:.0f} {row.cells[s].verdict}" for s in round_.slugs]
+        table.add_row(str(row.rank), row.contestant, *cells, f"{row.total:.1f}")
+    console.print(table)
+    if len(standings.rows) > limit:
+        console.print(f"... and {len(standings.rows) - limit} more in the scoreboard")
+
+
+@round_app.command("check")
+def round_check(
+    round_name: Annotated[str, typer.Argument(metavar="ROUND", help=ROUND_HELP)],
+) -> None:
+    """Check a round file: fields, problems and points."""
+    bank = current_bank()
+    try:
+        round_ = _open_round(bank, round_name)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    spec = round_.spec
+    console.print(
+        f"{round_.path}: {spec.title}, {len(spec.problems)} problems, "
+        f"{sum(p.points for p in spec.problems):g} points, {spec.duration_minutes} minutes, "
+        f"the {spec.counts} file counts",
+        highlight=False,
+    )
+
+
+@round_app.command("judge")
+def round_judge(
+    round_name: Annotated[str, typer.Argument(metavar="ROUND", help=ROUND_HELP)],
+    submissions: Annotated[
+        Path, typer.Option(help="DIR/<contestant>/<slug>[.<stamp>].py or .ipynb")
+    ],
+    results: Annotated[Path | None, typer.Option(help=RESULTS_HELP)] = None,
+    sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
+    jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
+) -> None:
+    """Judge every contestant's files (resumable), then write the verdicts and scoreboards."""
+    bank = current_bank()
+    try:
+        round_ = _open_round(bank, round_name)
+        store = _results(round_, results)
+        core_slots(jobs)  # a --jobs this machine cannot pin is an error before any run
+        chosen = _opened_sandbox(sandbox)
+        secret = current_secret()
+        with Progress(console=errors, transient=True) as progress:
+            task = progress.add_task(f"judging {round_.name}", total=None)
+
+            def advance(done: int, total: int, label: str) -> None:
+                progress.update(task, completed=done, total=total, description=label)
+
+            summary = judge_round(round_, bank, submissions, store, chosen, secret, jobs, advance)
+        standings, published = _publish(round_, store)
+    except KeyboardInterrupt:
+        saved = len(VerdictStore(store.folder).load())
+        fail(
+            f"interrupted: {saved} verdict(s) are saved in {store.path}; run the same command "
+            "again to judge the rest",
+            130,
+        )
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    for notice in summary.discovery.notices:
+        errors.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
+    mix = Counter(str(r.result.verdict) for r in summary.records.values())
+    console.print(
+        f"judged {summary.judged} file(s), {summary.already} already judged; "
+        f"{len(summary.discovery.contestants)} contestant(s), "
+        f"{len(summary.discovery.missing)} missing file(s); verdicts: "
+        + (", ".join(f"{v} {n}" for v, n in mix.most_common()) or "none"),
+        highlight=False,
+    )
+    _print_standings(round_, standings)
+    console.print(f"wrote {store.path}, {published.csv} and {published.html}", highlight=False)
+
+
+@round_app.command("report")
+def round_report(
+    round_name: Annotated[str, typer.Argument(metavar="ROUND", help=ROUND_HELP)],
+    results: Annotated[Path | None, typer.Option(help=RESULTS_HELP)] = None,
+) -> None:
+    """Rebuild scoreboard.csv and scoreboard.html from the stored verdicts, judging nothing."""
+    bank = current_bank()
+    try:
+        round_ = _open_round(bank, round_name)
+        store = _results(round_, results)
+        standings, published = _publish(round_, store)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    if store.torn_lines:
+        errors.print(
+            f"[yellow]warning:[/] {store.torn_lines} unreadable line(s) in {store.path} skipped",
+            highlight=False,
+        )
+    _print_standings(round_, standings)
+    console.print(f"wrote {published.csv} and {published.html}", highlight=False)
+
+
+@round_app.command("rejudge")
+def round_rejudge(
+    round_name: Annotated[str, typer.Argument(metavar="ROUND", help=ROUND_HELP)],
+    problem: Annotated[str, typer.Option(help="The problem whose files are judged again.")],
+    results: Annotated[Path | None, typer.Option(help=RESULTS_HELP)] = None,
+    sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
+    jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
+) -> None:
+    """Judge one problem's files again (after a fix) and show whose rank changed."""
+    bank = current_bank()
+    try:
+        round_ = _open_round(bank, round_name)
+        store = _results(round_, results)
+        store.read_manifest()  # fail before opening a sandbox when nothing was judged
+        core_slots(jobs)
+        chosen = _opened_sandbox(sandbox)
+        secret = current_secret()
+        with Progress(console=errors, transient=True) as progress:
+            task = progress.add_task(f"rejudging {problem}", total=None)
+
+            def advance(done: int, total: int, label: str) -> None:
+                progress.update(task, completed=done, total=total, description=label)
+
+            outcome = rejudge_problem(round_, problem, bank, store, chosen, secret, jobs, advance)
+        standings, published = _publish(round_, store)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    console.print(f"rejudged {outcome.judged} file(s) of {problem}", highlight=False)
+    for board, changes in (("private", outcome.private), ("public", outcome.public)):
+        if not changes:
+            console.print(f"{board} board: no rank changed")
+            continue
+        table = Table("contestant", "rank before", "rank after", title=f"{board} board")
+        for change in changes:
+            table.add_row(change.contestant, str(change.before or "-"), str(change.after))
+        console.print(table)
+    _print_standings(round_, standings)
+    console.print(f"wrote {published.csv} and {published.html}", highlight=False)

@@ -7,6 +7,7 @@ Python and are refused with a message naming the cell and line, before anything 
 
 from __future__ import annotations
 
+import ast
 import re
 
 import nbformat
@@ -14,6 +15,15 @@ import nbformat
 from judge.errors import InvalidSource
 
 _IPYTHON_ONLY = re.compile(r"^\s*(%|!)|^\s*[A-Za-z_][A-Za-z0-9_]*\s*=\s*(!|%)")
+
+
+def _is_python(source: str) -> bool:
+    """Whether a cell parses as Python (a `%` line inside a string literal is not a magic)."""
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def notebook_to_script(text: str, name: str) -> str:
@@ -31,7 +41,7 @@ def notebook_to_script(text: str, name: str) -> str:
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         for line_number, line in enumerate(source.splitlines(), start=1):
-            if _IPYTHON_ONLY.match(line):
+            if _IPYTHON_ONLY.match(line) and not _is_python(source):
                 raise InvalidSource(
                     f"{name}: cell {number}, line {line_number}: {line.strip()[:80]!r} is an "
                     "IPython magic or shell escape, not Python; remove it (the judge installs "

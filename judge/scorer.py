@@ -1,12 +1,17 @@
 """The scorer process: read a run's untrusted outputs and compute its metric, out of the judge.
 
-Parsing files a submission wrote is the judge's widest attack surface, so it happens
-in a separate, short-lived process started as `python -I -B -m judge.scorer`, with a
-clean environment (no secret), `/` as its working folder (never the output folder,
-so nothing the submission dropped there can be imported), and resource limits. The
-judge sends the request (spec, output folder, truth, public indices) on stdin and
-reads one JSON answer from stdout, with the metric of the private part (the final
-score) and of the public part (the leaderboard during a round):
+Parsing files a submission wrote is the judge's widest attack surface, so it never
+happens in the judge's process. The judge keeps one scorer server,
+`python -I -B -m judge.scorer`, started with a clean environment (no secret) and `/`
+as its working folder (never an output folder, so nothing a submission dropped
+there can be imported). The server imports NumPy and scikit-learn once, then forks
+a fresh child for every request: the child sets its resource limits, parses and
+scores, answers, and exits, so nothing of one submission's files outlives its own
+scoring and no request pays scikit-learn's one-second import again.
+
+The judge sends one JSON request per line (spec, output folder, truth, public
+indices) and reads one JSON answer per line, with the metric of the private part
+(the final score) and of the public part (the leaderboard during a round):
 
     {"status": "scored", "metric": 0.93, "public_metric": 0.95}
     {"status": "invalid_output", "message": "predictions.npy has shape (3,), expected (500,)"}
@@ -15,14 +20,21 @@ score) and of the public part (the leaderboard during a round):
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
+import os
 import resource
+import select
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -35,6 +47,7 @@ SCORER_TIMEOUT_S = 120
 SCORER_CPU_S = 100
 SCORER_MEMORY_BYTES = 6 << 30
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+MAX_ANSWER_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -45,10 +58,96 @@ class Scores:
     public: float
 
 
+class ScorerServer:
+    """The judge's handle on one scorer server process; safe to share between threads."""
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[str] | None = None
+        self._stderr: IO[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{name: "1" for name in THREAD_VARS}}
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  lives as long as the server
+        self._proc = subprocess.Popen(
+            [self.python, "-I", "-B", "-m", "judge.scorer"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            cwd="/",
+            env=env,
+        )
+        return self._proc
+
+    def _stop(self) -> str:
+        """Stop the server; return the last line it wrote to stderr."""
+        if self._proc is not None:
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):  # a broken pipe to a dead server
+                        pipe.close()
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+        tail = ""
+        if self._stderr is not None:
+            self._stderr.seek(0)
+            lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+            tail = lines[-1] if lines else ""
+            self._stderr.close()
+            self._stderr = None
+        return tail
+
+    def close(self) -> None:
+        """Stop the server (it also stops by itself when the judge exits)."""
+        with self._lock:
+            self._stop()
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one request and return the answer; a dead server is restarted once."""
+        line = json.dumps(request) + "\n"
+        with self._lock:
+            for attempt in (1, 2):
+                proc = self._proc if self._proc and self._proc.poll() is None else self._start()
+                assert proc.stdin is not None and proc.stdout is not None
+                try:
+                    proc.stdin.write(line)
+                    proc.stdin.flush()
+                except (BrokenPipeError, OSError):
+                    answer = ""
+                else:
+                    ready, _, _ = select.select([proc.stdout], [], [], SCORER_TIMEOUT_S)
+                    if not ready:
+                        self._stop()
+                        raise ScorerError(f"the scorer took over {SCORER_TIMEOUT_S} s")
+                    answer = proc.stdout.readline()
+                try:
+                    parsed = json.loads(answer)
+                    if isinstance(parsed, dict) and "status" in parsed:
+                        return parsed
+                except ValueError:
+                    pass
+                tail = self._stop() or f"exit {proc.returncode}"
+                if attempt == 2:
+                    raise ScorerError(f"the scorer process gave no answer ({tail})")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+_server = ScorerServer()
+atexit.register(_server.close)
+
+
 def score_outputs(
-    spec: ProblemSpec, output: Path, truth: Any, public: list[int], max_bytes: int
+    spec: ProblemSpec,
+    output: Path,
+    truth: Any,
+    public: list[int],
+    max_bytes: int,
+    server: ScorerServer | None = None,
 ) -> Scores:
-    """Score the outputs in `output` against `truth` in a scorer process.
+    """Score the outputs in `output` against `truth` in the scorer process.
 
     truth: hidden labels (array) for train-predict, expected values (list) for function.
     public: indices of the hidden rows or calls in the public part; the rest are private.
@@ -61,26 +160,8 @@ def score_outputs(
         "truth": np.asarray(truth).tolist() if spec.kind == "train-predict" else truth,
         "public": [int(i) for i in public],
     }
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{name: "1" for name in THREAD_VARS}}
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-I", "-B", "-m", "judge.scorer"],
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            cwd="/",
-            env=env,
-            timeout=SCORER_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ScorerError(f"the scorer took over {SCORER_TIMEOUT_S} s") from None
-    try:
-        answer = json.loads(proc.stdout.strip().splitlines()[-1])
-        status = answer["status"]
-    except (IndexError, ValueError, KeyError, TypeError):
-        tail = " ".join(proc.stderr.strip().splitlines()[-1:]) or f"exit {proc.returncode}"
-        raise ScorerError(f"the scorer process gave no answer ({tail})") from None
+    answer = (server or _server).ask(request)
+    status = answer["status"]
     if status == "scored":
         return Scores(float(answer["metric"]), float(answer["public_metric"]))
     if status == "invalid_output":
@@ -125,24 +206,72 @@ def _where(exc: BaseException) -> str:
     return f"{Path(last.filename).name}:{last.lineno}"
 
 
-def main() -> int:
-    """Answer one scoring request from stdin on stdout."""
+def answer(request: dict[str, Any]) -> dict[str, Any]:
+    """Score one request; every failure becomes an answer, never an exception."""
+    try:
+        private, public = _score(request)
+        return {"status": "scored", "metric": private, "public_metric": public}
+    except InvalidOutput as exc:
+        return {"status": "invalid_output", "message": str(exc)}
+    except MemoryError:
+        return {"status": "invalid_output", "message": "the output is too large to score"}
+    except Exception as exc:  # a grading bug: report where, never blame the contestant
+        return {"status": "scorer_error", "message": f"{type(exc).__name__}: {exc} ({_where(exc)})"}
+
+
+def _limit_child() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (SCORER_CPU_S, SCORER_CPU_S))
     resource.setrlimit(resource.RLIMIT_DATA, (SCORER_MEMORY_BYTES, SCORER_MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _score_in_child(line: str) -> dict[str, Any]:
+    """Fork, score `line` in the child under limits, and return its answer."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one request, then gone
+        code = 0
+        try:
+            os.close(read_end)
+            _limit_child()
+            try:
+                request = json.loads(line)
+            except ValueError as exc:
+                reply = {"status": "scorer_error", "message": f"unreadable request: {exc}"}
+            else:
+                reply = answer(request)
+            os.write(write_end, json.dumps(reply).encode()[:MAX_ANSWER_BYTES])
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks = []
+    with os.fdopen(read_end, "rb") as pipe:
+        while chunk := pipe.read(65536):
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
     try:
-        private, public = _score(json.loads(sys.stdin.read()))
-        answer: dict[str, Any] = {"status": "scored", "metric": private, "public_metric": public}
-    except InvalidOutput as exc:
-        answer = {"status": "invalid_output", "message": str(exc)}
-    except MemoryError:
-        answer = {"status": "invalid_output", "message": "the output is too large to score"}
-    except Exception as exc:  # a grading bug: report where, never blame the contestant
-        answer = {
-            "status": "scorer_error",
-            "message": f"{type(exc).__name__}: {exc} ({_where(exc)})",
-        }
-    sys.stdout.write(json.dumps(answer) + "\n")
+        reply = json.loads(b"".join(chunks))
+        if isinstance(reply, dict):
+            return reply
+    except ValueError:
+        pass
+    if os.WIFSIGNALED(status):
+        how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    else:
+        how = f"exit {os.WEXITSTATUS(status)}"
+    return {"status": "scorer_error", "message": f"the scoring child died ({how})"}
+
+
+def main() -> int:
+    """Serve requests from stdin, one line each, until stdin closes."""
+    from sklearn import metrics  # noqa: F401  imported once here, inherited by every child
+
+    for line in sys.stdin:
+        if line.strip():
+            sys.stdout.write(json.dumps(_score_in_child(line)) + "\n")
+            sys.stdout.flush()
     return 0
 
 

@@ -38,11 +38,23 @@ def _probabilities(y_pred: NDArray[Any]) -> NDArray[Any]:
     return y_pred
 
 
+def _dice(y_true: NDArray[Any], y_pred: NDArray[Any]) -> float:
+    """Dice: binary F1 of the positive class (1) over every element of the masks.
+
+    Predicting no positive at all scores 0; hidden masks with no positive make Dice
+    undefined, which is the problem's fault.
+    """
+    if not np.any(y_true == 1):
+        raise ScorerError("dice is undefined: the hidden masks hold no positive element")
+    return float(skm.f1_score(y_true, y_pred, average="binary", pos_label=1, zero_division=0))
+
+
 METRICS: dict[str, Metric] = {
     "accuracy": lambda t, p: float(skm.accuracy_score(t, p)),
     "balanced_accuracy": lambda t, p: float(skm.balanced_accuracy_score(t, p)),
     "macro_f1": lambda t, p: float(skm.f1_score(t, p, average="macro", zero_division=0)),
     "micro_f1": lambda t, p: float(skm.f1_score(t, p, average="micro", zero_division=0)),
+    "dice": lambda t, p: _dice(t, p),
     "roc_auc": lambda t, p: float(skm.roc_auc_score(t, _probabilities(p))),
     "r2": lambda t, p: float(skm.r2_score(t, p)),
     "mse": lambda t, p: float(skm.mean_squared_error(t, p)),

@@ -9,6 +9,7 @@ and the reason, and raise SpecError.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ PREDICTION_METRICS: dict[str, Literal["max", "min"]] = {
     "balanced_accuracy": "max",
     "macro_f1": "max",
     "micro_f1": "max",
+    "dice": "max",
     "roc_auc": "max",
     "r2": "max",
     "mse": "min",
@@ -232,29 +234,66 @@ class Problem:
         return self.folder / "starter.py"
 
 
-def _describe(error: ValidationError) -> str:
+def _field_names(model: type[BaseModel]) -> set[str]:
+    """Every field name of a model and of the models nested in it (for "did you mean")."""
+    names: set[str] = set()
+    todo, seen = [model], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for name, info in current.model_fields.items():
+            names.add(info.alias or name)
+            todo += [t for t in _nested_models(info.annotation)]
+    return names
+
+
+def _nested_models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _nested_models(arg)]
+
+
+def describe_validation_error(error: ValidationError, model: type[BaseModel]) -> str:
+    """One line naming each bad field and why; an unknown field gets a "did you mean"."""
     parts = []
+    known = _field_names(model)
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        parts.append(f"{where}: {item['msg']}")
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown field"
+            close = difflib.get_close_matches(str(item["loc"][-1]), sorted(known), n=1)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        parts.append(f"{where}: {message}")
     return "; ".join(parts)
 
 
-def load_spec(path: Path) -> ProblemSpec:
-    """Load and validate one spec.yaml; SpecError names the file, the field and the reason."""
+def read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
+    """Read a YAML file holding a mapping; SpecError names the file and what is wrong."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SpecError(f"{path}: spec file missing") from None
+        raise SpecError(f"{path}: {what} missing") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a folder, not a {what}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         reason = " ".join(str(exc).split())
         raise SpecError(f"{path}: not valid YAML: {reason}") from None
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping of fields at the top level")
+    return raw
+
+
+def load_spec(path: Path) -> ProblemSpec:
+    """Load and validate one spec.yaml; SpecError names the file, the field and the reason."""
+    raw = read_yaml_mapping(path, "spec file")
     try:
         return ProblemSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(f"{path}: {_describe(exc)}") from None
+        raise SpecError(f"{path}: {describe_validation_error(exc, ProblemSpec)}") from None
 
 
 def load_problem(folder: Path, reference_root: Path) -> Problem:

@@ -52,7 +52,7 @@ from judge.bank import (
     labelled_submissions,
     load_expectations,
 )
-from judge.batch import run_pinned, usable_cores
+from judge.batch import cores_for, run_pinned, usable_cores
 from judge.data import (
     Secret,
     TrainPredictData,
@@ -798,8 +798,7 @@ def validate_bank(
     done = 0
 
     def judge_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> Result:
-        cores_needed = run.problem.spec.limits.cpus
-        pinned = cpuset[:cores_needed] if len(cpuset) >= cores_needed else cpuset
+        pinned = cores_for(cpuset, run.problem.spec.limits.cpus)
         return run_submission(run.problem, run.path, sandbox, run.secret, bank, cpuset=pinned)
 
     for run, judged in run_pinned(judge_one, runs, options.jobs):
@@ -922,7 +921,8 @@ def calibrate_problem(
     ]
 
     def judge_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> Result:
-        return run_submission(problem, run.path, sandbox, run.secret, bank, cpuset=cpuset)
+        pinned = cores_for(cpuset, problem.spec.limits.cpus)
+        return run_submission(problem, run.path, sandbox, run.secret, bank, cpuset=pinned)
 
     records = []
     for run, judged in run_pinned(judge_one, planned, jobs):

@@ -22,6 +22,9 @@ class Verdict(StrEnum):
     RE = "RE"  # runtime error: non-zero exit or killed by a signal
     IO = "IO"  # invalid output: missing, non-regular, unparsable, wrong shape, NaN
     IE = "IE"  # internal error: the judge's fault, never the contestant's
+    # Only in rounds, where a contestant's file must still get a verdict:
+    CE = "CE"  # cannot run: the file is empty, binary, not UTF-8 or a notebook with magics
+    NS = "NS"  # no submission: no file for this problem
 
 
 MESSAGES: dict[Verdict, str] = {
@@ -33,6 +36,8 @@ MESSAGES: dict[Verdict, str] = {
     Verdict.RE: "Runtime error: your program exited with an error.",
     Verdict.IO: "Invalid output: what your program wrote could not be scored.",
     Verdict.IE: "Internal error: the judge failed; this is not your fault. Please report it.",
+    Verdict.CE: "Cannot run: the submitted file could not be turned into a program.",
+    Verdict.NS: "No submission: no file for this problem was handed in.",
 }
 
 

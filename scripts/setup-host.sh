@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine's sandboxes: Debian packages, a running Docker engine, the sandbox image.
-#   setup-host.sh          everything (used by `make test` and CI)
+#   setup-host.sh          everything (used by `make test` and CI), with Debian's chromium for
+#                          the scoreboard's browser test
 #   setup-host.sh --light  only bubblewrap, plus Docker if an engine already runs (used by `make demo`)
 # Idempotent: what is already there is left alone. Needs root for installs; without root
 # it says what is missing and goes on (the judge then picks another backend).
@@ -18,6 +19,8 @@ command -v bwrap >/dev/null || need_packages+=(bubblewrap)
 if ! $light; then
     command -v dockerd >/dev/null || need_packages+=(docker.io)
     command -v debootstrap >/dev/null || need_packages+=(debootstrap)
+    # Debian's chromium for the scoreboard's browser test (never a browser download).
+    [[ -x /usr/bin/chromium ]] || need_packages+=(chromium)
 fi
 if ((${#need_packages[@]})); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

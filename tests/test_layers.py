@@ -50,6 +50,17 @@ ALLOWED: dict[str, set[str]] = {
     },
     "judge.bundle": {"judge.bank", "judge.data", "judge.errors", "judge.spec"},
     "judge.scaffold": {"judge.bank", "judge.errors", "judge.spec"},
+    "judge.rounds": {
+        "judge.bank",
+        "judge.batch",
+        "judge.data",
+        "judge.errors",
+        "judge.rounds",
+        "judge.runner",
+        "judge.sandbox",
+        "judge.spec",
+        "judge.verdicts",
+    },
     "judge.cli": {"judge"},
 }
 

@@ -9,6 +9,7 @@ import pytest
 from judge.bank import Bank
 from judge.data import Secret
 from judge.errors import InvalidSource
+from judge.notebooks import notebook_to_script
 from judge.runner import read_source, run_submission
 from judge.sandbox.process import ProcessSandbox
 from judge.verdicts import Verdict
@@ -37,6 +38,15 @@ def test_code_cells_become_the_script_in_order_and_outputs_are_ignored() -> None
 def test_unusable_notebooks_are_refused_with_a_clear_message(name: str, message: str) -> None:
     with pytest.raises(InvalidSource, match=message):
         read_source(NOTEBOOKS / name)
+
+
+def test_a_percent_line_inside_a_string_literal_is_python_not_a_magic() -> None:
+    import nbformat
+
+    cell = 'template = """\n%d rows\n!done\n"""\nprint(template % 3)'
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    script = notebook_to_script(nbformat.writes(notebook), "strings.ipynb")
+    assert "%d rows" in script
 
 
 def test_a_notebook_is_judged_like_a_script() -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +10,7 @@ import pytest
 from judge import scorer
 from judge.bank import Bank
 from judge.errors import InvalidOutput, ScorerError
-from judge.scorer import Scores, score_outputs
+from judge.scorer import ScorerServer, Scores, score_outputs
 
 BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
 SPEC = BANK.problem("threshold").spec
@@ -48,18 +45,37 @@ def test_invalid_output_crosses_the_process_boundary(tmp_path: Path) -> None:
         score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20)
 
 
-def test_a_grading_bug_is_a_scorer_error_naming_file_and_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps({"spec": {"id": "broken"}})))
-    monkeypatch.setattr(scorer.resource, "setrlimit", lambda *args: None)
-    assert scorer.main() == 0
-    answer = json.loads(capsys.readouterr().out)
+def test_a_grading_bug_is_a_scorer_error_naming_file_and_line() -> None:
+    answer = scorer.answer({"spec": {"id": "broken"}})
     assert answer["status"] == "scorer_error"
     assert "ValidationError" in answer["message"] and ".py:" in answer["message"]
 
 
-def test_a_silent_scorer_is_a_scorer_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scorer.sys, "executable", "/bin/true")
+def test_a_silent_scorer_is_a_scorer_error(tmp_path: Path) -> None:
+    server = ScorerServer(python="/bin/true")
     with pytest.raises(ScorerError, match="no answer"):
-        score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20)
+        score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server)
+
+
+def test_a_grading_bug_is_answered_and_the_server_lives_on(
+    tmp_path: Path,
+) -> None:
+    server = ScorerServer()
+    try:
+        reply = server.ask({"spec": {}})  # a grading bug: answered with where it happened
+        assert reply["status"] == "scorer_error" and "ValidationError" in reply["message"]
+        np.save(tmp_path / "predictions.npy", TRUTH)
+        assert score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server) == Scores(1.0, 1.0)
+    finally:
+        server.close()
+
+
+def test_each_request_is_scored_in_a_fresh_process(tmp_path: Path) -> None:
+    np.save(tmp_path / "predictions.npy", TRUTH)
+    server = ScorerServer()
+    try:
+        for _ in range(3):
+            assert score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server) == Scores(1.0, 1.0)
+        assert server._proc is not None and server._proc.poll() is None
+    finally:
+        server.close()

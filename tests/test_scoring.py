@@ -19,6 +19,30 @@ def test_accuracy_matches_hand_count() -> None:
     assert compute_metric("accuracy", np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])) == 0.75
 
 
+def test_dice_counts_overlap_of_the_positive_class_over_every_mask_element() -> None:
+    truth = np.array([[[1, 1], [0, 0]], [[0, 1], [0, 0]]])
+    guess = np.array([[[1, 0], [0, 0]], [[0, 1], [1, 0]]])
+    # tp 2, fp 1, fn 1: 2 * 2 / (2 * 2 + 1 + 1)
+    assert compute_metric("dice", truth, guess) == pytest.approx(4 / 6)
+
+
+def test_dice_of_an_empty_prediction_is_zero_not_an_error() -> None:
+    truth = np.array([[[1, 0], [0, 0]]] * 2)
+    assert compute_metric("dice", truth, np.zeros_like(truth)) == 0.0
+
+
+def test_dice_on_hidden_masks_without_positives_is_the_problems_fault() -> None:
+    empty = np.zeros((2, 2, 2), dtype=int)
+    with pytest.raises(ScorerError, match="no positive"):
+        compute_metric("dice", empty, empty)
+
+
+def test_dice_with_a_third_class_is_invalid_output() -> None:
+    truth = np.array([[[1, 0], [0, 0]]] * 2)
+    with pytest.raises(InvalidOutput):
+        compute_metric("dice", truth, np.full_like(truth, 2))
+
+
 def test_minimised_metric_passes_below_threshold() -> None:
     assert passes(0.1, 0.3, "min") and not passes(0.4, 0.3, "min")
     assert passes(0.8, 0.8, "max") and not passes(0.79, 0.8, "max")

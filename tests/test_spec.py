@@ -47,7 +47,8 @@ def test_fixture_specs_load() -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "reason"),
     [
-        ({"colour": "blue"}, "colour", "Extra inputs are not permitted"),
+        ({"colour": "blue"}, "colour", "unknown field"),
+        ({"limits__wall": 5}, "limits.wall", "unknown field; did you mean 'wall_s'?"),
         ({"limits__wall_s": "fast"}, "limits.wall_s", "valid number"),
         ({"limits__memory_mb": 1}, "limits.memory_mb", "greater than or equal to 64"),
         ({"limits__wall_s": -1}, "limits.wall_s", "greater than 0"),

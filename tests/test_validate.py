@@ -135,7 +135,7 @@ CASES: dict[str, tuple[Mutation, str, str]] = {
     "hidden-rows-in-the-image": (hidden_rows_in_the_image, "leaks", r"iris\.txt inside the docker sandbox holds \d+ hidden row"),
     "too-tight-time-limit": (too_tight_time_limit, "limits", r"x2 = .* exceeds limits\.wall_s 3\.5"),
     "missing-statement-section": (missing_statement_section, "statement", r"missing section\(s\) Limits"),
-    "unknown-spec-field": (unknown_spec_field, "spec", r"spec\.yaml: colour: Extra inputs are not permitted"),
+    "unknown-spec-field": (unknown_spec_field, "spec", r"spec\.yaml: colour: unknown field"),
     "wrong-type": (wrong_type, "spec", r"dataset\.n_train: Input should be a valid integer"),
     "missing-starter": (missing_starter, "spec", r"starter\.py: required file missing"),
     "impossible-limit": (impossible_limit, "limits", r"limits\.cpus is 64 but this machine has \d+ core"),

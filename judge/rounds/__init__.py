@@ -1,0 +1,9 @@
+"""Mock rounds: round files, submissions on disk, batch judging, standings and scoreboards.
+
+roundfile    rounds/<name>.yaml: the pydantic model and its loader
+submissions  DIR/<contestant>/<slug>[.<stamp>].py|.ipynb -> the submissions to judge
+store        results/<round>/verdicts.jsonl: every verdict, appended as it is made
+judging      judge a whole round, resumably, N runs at a time on disjoint cores
+standings    verdicts -> public and private rankings (pure)
+publish      standings -> scoreboard.csv and a standalone scoreboard.html
+"""

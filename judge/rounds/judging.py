@@ -1,0 +1,224 @@
+"""Judge a whole round: every contestant's files, N runs at a time, resumably.
+
+Runs are pinned to disjoint cores (judge.batch), so no two runs share a core. Each
+verdict is stored the moment it is made (judge.rounds.store); a second call judges
+only what has no verdict yet, what changed since, and what got IE (the judge's own
+fault). A file that cannot be run gets CE, a broken problem IE: one contestant or
+one problem never stops the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from judge.bank import Bank
+from judge.batch import cores_for, run_pinned
+from judge.data import Secret
+from judge.errors import InvalidSource, JudgeError, UsageError
+from judge.rounds.roundfile import Round
+from judge.rounds.standings import RankChange, Standings, compute_standings, rank_changes
+from judge.rounds.store import Manifest, Record, VerdictStore
+from judge.rounds.submissions import Discovery, Submission, discover
+from judge.runner import run_submission
+from judge.sandbox.base import Sandbox
+from judge.verdicts import MESSAGES, MetricValue, Result, Verdict
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class JudgeSummary:
+    """What one judging call did."""
+
+    judged: int
+    already: int
+    discovery: Discovery
+    records: dict[str, Record] = field(default_factory=dict)
+
+
+def _unjudgeable(
+    round_: Round, item: Submission, verdict: Verdict, why: str, sandbox: str
+) -> Result:
+    spec = round_.problems[item.problem].spec
+    return Result(
+        problem=item.problem,
+        verdict=verdict,
+        score=0.0,
+        max_score=spec.scoring.max_points,
+        metric=MetricValue(spec.metric.name, None),
+        message=f"{MESSAGES[verdict]} ({why})",
+        sandbox=sandbox,
+        public_score=0.0,
+    )
+
+
+def judge_submission(
+    round_: Round,
+    item: Submission,
+    bank: Bank,
+    sandbox: Sandbox,
+    secret: Secret,
+    cpuset: tuple[int, ...] | None = None,
+    rejudge: int = 0,
+) -> Record:
+    """Judge one file of a round; every outcome becomes a record, never an exception."""
+    problem = round_.problems[item.problem]
+    if cpuset is not None:
+        cpuset = cores_for(cpuset, problem.spec.limits.cpus)
+    try:
+        result = run_submission(
+            problem, item.path, sandbox, secret, bank, cpuset=cpuset, contestant=item.contestant
+        )
+    except InvalidSource as exc:
+        why = str(exc).replace(str(item.path), item.key)  # the organiser's folders stay private
+        result = _unjudgeable(round_, item, Verdict.CE, why, sandbox.name)
+    except JudgeError as exc:  # a broken problem or infrastructure: never the contestant's
+        log.error("cannot judge %s: %s", item.key, exc)
+        result = _unjudgeable(round_, item, Verdict.IE, str(exc), sandbox.name)
+    return _record(item, result, rejudge)
+
+
+def _record(item: Submission, result: Result, rejudge: int) -> Record:
+    return Record(
+        key=item.key,
+        contestant=item.contestant,
+        problem=item.problem,
+        file=item.path.name,
+        sha256=item.sha256,
+        submitted_at=item.submitted_at,
+        judged_at=datetime.now(UTC),
+        result=result,
+        rejudge=rejudge,
+    )
+
+
+def _judge_all(
+    round_: Round,
+    todo: list[tuple[Submission, int]],
+    bank: Bank,
+    store: VerdictStore,
+    sandbox: Sandbox,
+    secret: Secret,
+    jobs: int,
+    progress: Progress | None,
+) -> int:
+    """Judge `todo` (submission, rejudge count) and store each record as it comes."""
+
+    def work(task: tuple[Submission, int], cpuset: tuple[int, ...]) -> Record:
+        item, rejudge = task
+        return judge_submission(round_, item, bank, sandbox, secret, cpuset, rejudge)
+
+    done = 0
+    for (item, rejudge), outcome in run_pinned(work, todo, jobs):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # KeyboardInterrupt, SystemExit: stop; what is stored stays
+        if isinstance(outcome, BaseException):  # a judge bug: IE, and the batch goes on
+            log.error("judging %s failed", item.key, exc_info=outcome)
+            why = f"{type(outcome).__name__}: {outcome}"
+            outcome = _record(
+                item, _unjudgeable(round_, item, Verdict.IE, why, sandbox.name), rejudge
+            )
+        store.append(outcome)
+        done += 1
+        if progress is not None:
+            progress(done, len(todo), f"{item.key}: {outcome.result.verdict}")
+    return done
+
+
+def _manifest(
+    round_: Round, folder: Path, found: Discovery, sandbox: Sandbox, secret: Secret
+) -> Manifest:
+    return Manifest(
+        round=round_.name,
+        submissions_dir=str(folder.resolve()),
+        contestants=found.contestants,
+        missing=found.missing,
+        notices=found.notices,
+        sandbox=sandbox.name,
+        secret_source="development" if secret.is_development else "a real secret",
+    )
+
+
+def judge_round(
+    round_: Round,
+    bank: Bank,
+    folder: Path,
+    store: VerdictStore,
+    sandbox: Sandbox,
+    secret: Secret,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> JudgeSummary:
+    """Judge every submission under `folder` that has no stored verdict yet."""
+    found = discover(round_, folder)
+    stored = store.load()
+    todo: list[tuple[Submission, int]] = []
+    for item in found.submissions:
+        earlier = stored.get(item.key)
+        if earlier is None:
+            todo.append((item, 0))
+        elif earlier.sha256 != item.sha256:
+            found.notices.append(f"{item.key}: changed since it was judged; judged again")
+            todo.append((item, earlier.rejudge + 1))
+        elif earlier.result.verdict is Verdict.IE:
+            todo.append((item, earlier.rejudge + 1))
+    store.write_manifest(_manifest(round_, folder, found, sandbox, secret))
+    judged = _judge_all(round_, todo, bank, store, sandbox, secret, jobs, progress)
+    return JudgeSummary(judged, len(found.submissions) - len(todo), found, store.load())
+
+
+@dataclass(frozen=True)
+class Rejudge:
+    """What a rejudge of one problem changed."""
+
+    judged: int
+    private: list[RankChange]
+    public: list[RankChange]
+
+
+def boards(
+    round_: Round, manifest: Manifest, records: dict[str, Record]
+) -> tuple[Standings, Standings]:
+    """The private (final) and public boards of the stored records."""
+    latest = list(records.values())
+    return (
+        compute_standings(round_.spec, manifest.contestants, latest, "private"),
+        compute_standings(round_.spec, manifest.contestants, latest, "public"),
+    )
+
+
+def rejudge_problem(
+    round_: Round,
+    slug: str,
+    bank: Bank,
+    store: VerdictStore,
+    sandbox: Sandbox,
+    secret: Secret,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> Rejudge:
+    """Judge every stored submission of one problem again and report the ranks that moved."""
+    if slug not in round_.slugs:
+        raise UsageError(f"{slug!r} is not a problem of {round_.name}: {', '.join(round_.slugs)}")
+    manifest = store.read_manifest()
+    stored = store.load()
+    before = boards(round_, manifest, stored)
+    found = discover(round_, Path(manifest.submissions_dir))
+    todo = [
+        (item, stored[item.key].rejudge + 1 if item.key in stored else 0)
+        for item in found.submissions
+        if item.problem == slug
+    ]
+    judged = _judge_all(round_, todo, bank, store, sandbox, secret, jobs, progress)
+    after = boards(round_, manifest, store.load())
+    return Rejudge(
+        judged,
+        rank_changes(before[0], after[0]),
+        rank_changes(before[1], after[1]),
+    )

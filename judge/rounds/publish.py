@@ -1,0 +1,198 @@
+"""Publish a round: `scoreboard.csv` and a standalone `scoreboard.html`.
+
+The page needs no network: its style is inline and its plots (matplotlib, drawn
+with the Agg canvas, no display) are embedded as base64 PNG. It shows the final
+(private) ranking when the round file allows it, the public ranking, points per
+problem, the score distribution of every problem and the verdict mix.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from judge.rounds.roundfile import Round
+from judge.rounds.standings import Standings
+from judge.rounds.store import Manifest, Record
+from judge.verdicts import Verdict
+
+TEMPLATE = "scoreboard.html.j2"
+VERDICT_COLOURS = {
+    "AC": "#2e7d32",
+    "WA": "#f9a825",
+    "TLE": "#6a1b9a",
+    "MLE": "#ad1457",
+    "OLE": "#5d4037",
+    "RE": "#c62828",
+    "IO": "#ef6c00",
+    "IE": "#424242",
+    "CE": "#0277bd",
+    "NS": "#bdbdbd",
+}
+
+
+@dataclass(frozen=True)
+class Published:
+    """The files a publication wrote."""
+
+    csv: Path
+    html: Path
+
+
+def write_csv(round_: Round, private: Standings, public: Standings, path: Path) -> None:
+    """One row per contestant: final rank and points per problem, then the public board.
+
+    While the round hides its private board (`publish_private: false`) only the public
+    board is written.
+    """
+    shown_private = round_.spec.leaderboard.publish_private
+    main, other = (private, public) if shown_private else (public, None)
+    header = ["rank", "contestant", *round_.slugs, "total", "last_improvement"]
+    if other is not None:
+        header += ["public_rank", "public_total"]
+    other_rows = {row.contestant: row for row in other.rows} if other is not None else {}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in main.rows:
+        improved = row.last_improvement.isoformat() if row.last_improvement else ""
+        line: list[object] = [row.rank, row.contestant]
+        line += [f"{row.cells[slug].points:g}" for slug in round_.slugs]
+        line += [f"{row.total:g}", improved]
+        if other is not None:
+            line += [other_rows[row.contestant].rank, f"{other_rows[row.contestant].total:g}"]
+        writer.writerow(line)
+    _replace(path, buffer.getvalue())
+
+
+def _replace(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
+
+
+def _png(figure: Any) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def score_distribution_plot(round_: Round, board: Standings) -> str:
+    """Box and dots of every contestant's points per problem on a board, as base64 PNG."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(max(6.0, 1.1 * len(round_.slugs)), 3.8))
+    axes = figure.add_subplot()
+    values = [[row.cells[slug].points for row in board.rows] for slug in round_.slugs]
+    worth = [round_.spec.problem(slug).points for slug in round_.slugs]
+    shares = [[v / w for v in column] for column, w in zip(values, worth, strict=True)]
+    positions = list(range(1, len(round_.slugs) + 1))
+    if board.rows:
+        axes.boxplot(shares, positions=positions, widths=0.5, showfliers=False)
+        for x, column in zip(positions, shares, strict=True):
+            offsets = [x + 0.18 * ((i % 5) - 2) / 2 for i in range(len(column))]
+            axes.scatter(offsets, column, s=14, alpha=0.7, color="#1565c0", zorder=3)
+    axes.set_xticks(positions, round_.slugs, rotation=30, ha="right", fontsize=8)
+    axes.set_ylim(-0.05, 1.05)
+    axes.set_ylabel("share of the problem's points")
+    axes.set_title(f"Score distribution per problem ({board.board} board)")
+    axes.grid(axis="y", alpha=0.3)
+    return _png(figure)
+
+
+def verdict_counts(
+    round_: Round, records: list[Record], manifest: Manifest
+) -> dict[str, Counter[str]]:
+    """Per problem, how many judged files got each verdict (NS: contestants with no file)."""
+    counts: dict[str, Counter[str]] = {slug: Counter() for slug in round_.slugs}
+    for record in records:
+        if record.problem in counts:
+            counts[record.problem][str(record.result.verdict)] += 1
+    for contestant, slug in manifest.missing:
+        if slug in counts and contestant in manifest.contestants:
+            counts[slug][str(Verdict.NS)] += 1
+    return counts
+
+
+def verdict_mix_plot(round_: Round, counts: dict[str, Counter[str]]) -> str:
+    """A stacked bar per problem of the verdicts its files got, as base64 PNG."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(max(6.0, 1.1 * len(round_.slugs)), 3.8))
+    axes = figure.add_subplot()
+    bottoms = [0] * len(round_.slugs)
+    positions = list(range(len(round_.slugs)))
+    for verdict in [str(v) for v in Verdict]:
+        heights = [counts[slug][verdict] for slug in round_.slugs]
+        if not any(heights):
+            continue
+        axes.bar(positions, heights, bottom=bottoms, label=verdict, color=VERDICT_COLOURS[verdict])
+        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+    axes.set_xticks(positions, round_.slugs, rotation=30, ha="right", fontsize=8)
+    axes.set_ylabel("files")
+    axes.set_title("Verdict mix per problem")
+    if any(bottoms):
+        axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="verdict")
+    return _png(figure)
+
+
+def render_html(
+    round_: Round,
+    private: Standings,
+    public: Standings,
+    records: list[Record],
+    manifest: Manifest,
+    generated: datetime | None = None,
+) -> str:
+    """The standalone scoreboard page."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    counts = verdict_counts(round_, records, manifest)
+    shown_private = round_.spec.leaderboard.publish_private
+    template = environment.get_template(TEMPLATE)
+    return template.render(
+        round=round_.spec,
+        slugs=round_.slugs,
+        private=private if shown_private else None,
+        public=public,
+        manifest=manifest,
+        colours=VERDICT_COLOURS,
+        judged=len(records),
+        verdict_totals=sum(counts.values(), Counter()),
+        distribution_png=score_distribution_plot(round_, private if shown_private else public),
+        verdict_png=verdict_mix_plot(round_, counts),
+        generated=(generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def publish(
+    round_: Round,
+    private: Standings,
+    public: Standings,
+    records: list[Record],
+    manifest: Manifest,
+    folder: Path,
+) -> Published:
+    """Write scoreboard.csv and scoreboard.html into `folder`."""
+    csv_path, html_path = folder / "scoreboard.csv", folder / "scoreboard.html"
+    write_csv(round_, private, public, csv_path)
+    _replace(html_path, render_html(round_, private, public, records, manifest))
+    return Published(csv_path, html_path)

@@ -1,0 +1,165 @@
+"""Judging a round: every file gets a verdict, a second call judges nothing twice.
+
+The logic runs on a scripted FakeSandbox; the end-to-end round runs on the real
+isolating backends (tests/rounds/test_round_cli.py drives the command line).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from judge.data import Secret
+from judge.rounds.judging import judge_round, rejudge_problem
+from judge.rounds.store import VerdictStore
+from judge.sandbox.base import Mount, RunFacts, Sandbox
+from judge.sandbox.fake import FakeSandbox
+from judge.verdicts import Verdict
+from tests.rounds.helpers import BANK, five_contestants, fixture_round, hand_in, lines
+
+SECRET = Secret(b"round-judging-tests", "test")
+OK = RunFacts(0, None, 0.5, 0.4, 40.0, False, False, False)
+
+
+def write_weak_outputs(mounts: Sequence[Mount]) -> None:
+    """Predict zeros (threshold) or fail every call (add-arrays): a WA on either problem."""
+    data = next(m.source for m in mounts if m.target.endswith("data"))
+    output = next(m.source for m in mounts if m.writable)
+    if (data / "test_X.npy").exists():
+        rows = len(np.load(data / "test_X.npy"))
+        np.save(output / "predictions.npy", np.zeros(rows, dtype=np.int64))
+    else:
+        calls = json.loads((data / "calls.json").read_text())
+        answers = [{"ok": False, "error": "no"}] * len(calls)
+        (output / "results.json").write_text(json.dumps(answers))
+
+
+def fake() -> FakeSandbox:
+    return FakeSandbox(OK, write_weak_outputs)
+
+
+def test_every_file_gets_a_verdict_and_a_broken_one_never_stops_the_batch(
+    tmp_path: Path,
+) -> None:
+    store = VerdictStore(tmp_path / "results")
+    subs = five_contestants(tmp_path / "subs")
+    summary = judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
+    verdicts = {key: r.result.verdict for key, r in summary.records.items()}
+    assert verdicts["crashing/add-arrays.py"] is Verdict.CE  # the empty file
+    assert "the file is empty" in summary.records["crashing/add-arrays.py"].result.message
+    assert Counter(verdicts.values()) == {Verdict.WA: 7, Verdict.CE: 1}
+    assert sorted(summary.discovery.missing) == [
+        ("missing", "threshold"),
+        ("notebook", "add-arrays"),
+    ]
+    assert summary.judged == 8 and summary.already == 0
+
+
+def test_a_second_call_judges_nothing_again(tmp_path: Path) -> None:
+    store = VerdictStore(tmp_path / "results")
+    subs = five_contestants(tmp_path / "subs")
+    judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
+    sandbox = fake()
+    again = judge_round(fixture_round(), BANK, subs, store, sandbox, SECRET)
+    assert again.judged == 0 and again.already == 8 and not sandbox.calls
+    assert len(lines(store.path)) == 8
+
+
+def test_an_interrupted_batch_loses_nothing_and_the_next_call_judges_only_the_rest(
+    tmp_path: Path,
+) -> None:
+    store = VerdictStore(tmp_path / "results")
+    subs = five_contestants(tmp_path / "subs")
+
+    def interrupt_after_three(done: int, total: int, label: str) -> None:
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        judge_round(
+            fixture_round(), BANK, subs, store, fake(), SECRET, progress=interrupt_after_three
+        )
+    assert len(lines(store.path)) == 3
+    resumed = judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
+    assert resumed.judged == 5 and resumed.already == 3
+    keys = [line["key"] for line in lines(store.path)]
+    assert len(keys) == len(set(keys)) == 8
+
+
+def test_a_changed_file_and_an_internal_error_are_judged_again(tmp_path: Path) -> None:
+    store = VerdictStore(tmp_path / "results")
+    subs = five_contestants(tmp_path / "subs")
+
+    class Broken:
+        name, isolates, python = "broken", False, "python3"
+
+        def run(self, *args: object) -> RunFacts:
+            from judge.errors import SandboxError
+
+            raise SandboxError("the engine went away")
+
+    first = judge_round(fixture_round(), BANK, subs, store, Broken(), SECRET)  # type: ignore[arg-type]
+    assert Counter(r.result.verdict for r in first.records.values())[Verdict.IE] == 7
+    hand_in(subs, "crashing", "add-arrays.py", "def add(a, b):\n    return a\n")
+    second = judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
+    assert second.judged == 8  # seven IE retried, one changed file
+    assert any("changed since it was judged" in n for n in second.discovery.notices)
+    assert Verdict.IE not in {r.result.verdict for r in second.records.values()}
+
+
+def test_rejudging_a_problem_reports_whose_rank_moved(tmp_path: Path) -> None:
+    store = VerdictStore(tmp_path / "results")
+    subs = tmp_path / "subs"
+    hand_in(subs, "ana", "threshold.py", "# ana", minute=1)
+    hand_in(subs, "bob", "threshold.py", "# bob", minute=2)
+    scripted = {"ana": 1.0, "bob": 0.0}  # share of correct predictions per contestant
+
+    def by_contestant(mounts: Sequence[Mount]) -> None:
+        code = next(m.source for m in mounts if m.target.endswith("code"))
+        who = (code / "submission.py").read_text().strip("# \n")
+        data = next(m.source for m in mounts if m.target.endswith("data"))
+        rows = len(np.load(data / "test_X.npy"))
+        truth = hidden_truth()
+        guess = truth.copy() if scripted[who] == 1.0 else 1 - truth
+        output = next(m.source for m in mounts if m.writable)
+        np.save(output / "predictions.npy", guess[:rows])
+
+    judge_round(fixture_round(), BANK, subs, store, FakeSandbox(OK, by_contestant), SECRET)
+    scripted.update(ana=0.0, bob=1.0)  # "after a fix of the problem"
+    outcome = rejudge_problem(
+        fixture_round(), "threshold", BANK, store, FakeSandbox(OK, by_contestant), SECRET
+    )
+    assert outcome.judged == 2
+    assert {(c.contestant, c.before, c.after) for c in outcome.private} == {
+        ("ana", 1, 2),
+        ("bob", 2, 1),
+    }
+    assert [line["rejudge"] for line in lines(store.path)] == [0, 0, 1, 1]
+
+
+def hidden_truth() -> np.ndarray:
+    from judge.data import draw_train_predict
+
+    spec = BANK.problem("threshold").spec
+    return draw_train_predict(spec, BANK.datasets_dir, SECRET).hidden_y
+
+
+def test_run_pinning_gives_each_run_its_own_core(tmp_path: Path) -> None:
+    seen: list[tuple[int, ...]] = []
+
+    class Recording(FakeSandbox):
+        def run(self, command, mounts, limits, env):  # type: ignore[no-untyped-def]
+            seen.append(limits.cpuset)
+            return super().run(command, mounts, limits, env)
+
+    store = VerdictStore(tmp_path / "results")
+    subs = five_contestants(tmp_path / "subs")
+    sandbox: Sandbox = Recording(OK, write_weak_outputs)
+    judge_round(fixture_round(), BANK, subs, store, sandbox, SECRET, jobs=2)
+    assert seen and all(len(cpus) == 1 for cpus in seen)
+    assert {cpus for cpus in seen} <= {(0,), (1,)}

@@ -1,0 +1,103 @@
+"""The published scoreboard opens in a real headless Chromium (Debian's, driven by
+Playwright; no browser download) and shows the ranking and both plots.
+
+Chromium starts with every background connection off and a fresh profile, so it
+makes no connection off this machine; the page itself loads nothing from a network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from judge.data import Secret
+from judge.rounds.judging import boards, judge_round
+from judge.rounds.publish import publish
+from judge.rounds.store import VerdictStore
+from tests.rounds.helpers import BANK, five_contestants, fixture_round
+from tests.rounds.test_judging import fake
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} missing: apt-get install chromium (make host does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the browser test, but: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path / "profile"
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1280, "height": 900},
+            offline=True,
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def published_round(folder: Path) -> Path:
+    store = VerdictStore(folder / "results")
+    subs = five_contestants(folder / "subs")
+    summary = judge_round(fixture_round(), BANK, subs, store, fake(), Secret(b"browser", "t"))
+    manifest = store.read_manifest()
+    private, public = boards(fixture_round(), manifest, summary.records)
+    records = list(summary.records.values())
+    return publish(fixture_round(), private, public, records, manifest, store.folder).html
+
+
+def test_the_scoreboard_shows_the_ranking_and_the_plots_in_chromium(
+    tmp_path: Path, browser_page: object
+) -> None:
+    from matplotlib.image import imread
+    from playwright.sync_api import Page
+
+    page: Page = browser_page  # type: ignore[assignment]
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    html = published_round(tmp_path)
+    page.goto(html.as_uri())
+    final = page.locator("table.ranking[data-board=private] tbody tr")
+    assert final.count() == 5
+    names = [final.nth(i).locator("td.name").inner_text() for i in range(5)]
+    assert sorted(names) == ["buggy", "crashing", "honest", "missing", "notebook"]
+    assert "NS" in final.nth(names.index("missing")).inner_text()
+    assert page.locator("table.ranking[data-board=public] tbody tr").count() == 5
+    for plot in ("#distribution", "#verdicts"):
+        width = page.eval_on_selector(plot, "img => img.complete ? img.naturalWidth : 0")
+        assert width > 300, f"{plot} did not render"
+    shot = tmp_path / "scoreboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    pixels = imread(str(shot))[..., :3]
+    assert pixels.shape[0] > 900 and pixels.shape[1] == 1280
+    not_white = np.mean(np.any(pixels < 0.9, axis=-1))
+    assert not_white > 0.05, "the screenshot is blank"
+    assert pixels.std() > 0.1
+    assert {url.split(":", 1)[0] for url in requests} <= {"file", "data"}
+    print(f"screenshot: {pixels.shape[1]}x{pixels.shape[0]} px, {shot.stat().st_size} bytes")
