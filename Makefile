@@ -27,7 +27,7 @@ image:
 
 demo: install
 	bash scripts/setup-host.sh --light
-	$(VENV)/bin/judge demo --sandbox $(SANDBOX)
+	$(VENV)/bin/judge demo --sandbox $(SANDBOX) --jobs $(JOBS)
 
 test: install host
 	$(PY) -m pytest -q

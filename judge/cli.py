@@ -22,8 +22,8 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from judge.bank import Bank, find_bank, labelled_submissions
-from judge.batch import core_slots
+from judge.bank import Bank, LabelledSubmission, find_bank, labelled_submissions
+from judge.batch import core_slots, cores_for, run_pinned
 from judge.bundle import export_bundle, fetch_problem
 from judge.data import Secret, resolve_secret
 from judge.errors import InvalidSource, JudgeError, SandboxError, SpecError, UsageError
@@ -35,7 +35,7 @@ from judge.rounds.store import VerdictStore
 from judge.runner import run_submission
 from judge.sandbox import CHOICES, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
-from judge.spec import SECTIONS, spec_json_schema
+from judge.spec import SECTIONS, Problem, spec_json_schema
 from judge.validate import (
     MEMORY_MULTIPLIER,
     TIME_MULTIPLIER,
@@ -327,11 +327,13 @@ def run(
 @app.command()
 def demo(
     sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
+    jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
     slugs: Annotated[list[str] | None, typer.Argument(help="Problems (default: all).")] = None,
 ) -> None:
     """Judge every problem's starter and labelled reference submissions; print a verdict table."""
     bank = current_bank()
     try:
+        core_slots(jobs)
         choice = open_sandbox(sandbox, os.environ.get("JUDGE_SANDBOX_IMAGE"))
         problems = [bank.problem(s) for s in slugs] if slugs else bank.problems()
     except JudgeError as exc:
@@ -339,34 +341,43 @@ def demo(
     console.print(f"sandbox: [bold]{choice.sandbox.name}[/] ({choice.reason})", highlight=False)
     warn_if_not_isolated(choice.sandbox)
     secret = current_secret()
+    items = [(p, s) for p in problems for s in labelled_submissions(p)]
+
+    def judge_one(item: tuple[Problem, LabelledSubmission], cpuset: tuple[int, ...]) -> Result:
+        problem, submission = item
+        pinned = cores_for(cpuset, problem.spec.limits.cpus)
+        return run_submission(problem, submission.path, choice.sandbox, secret, bank, pinned)
+
+    results: dict[tuple[str, str], Result] = {}
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("judging", total=len(items))
+        for (problem, item), outcome in run_pinned(judge_one, items, jobs):
+            if isinstance(outcome, JudgeError):
+                fail(f"{problem.id} {item.label}: {outcome}", exit_code_for(outcome))
+            if isinstance(outcome, BaseException):
+                raise outcome
+            results[(problem.id, item.label)] = outcome
+            progress.update(task, advance=1, description=f"{problem.id}: {item.label}")
     table = Table("problem", "submission", "expected", "verdict", "metric", "score", "wall s")
     mismatches = 0
-    jobs = [(p, s) for p in problems for s in labelled_submissions(p)]
-    with Progress(console=errors, transient=True) as progress:
-        task = progress.add_task("judging", total=len(jobs))
-        for problem, item in jobs:
-            progress.update(task, description=f"{problem.id}: {item.label}")
-            try:
-                result = run_submission(problem, item.path, choice.sandbox, secret, bank)
-            except JudgeError as exc:
-                fail(str(exc), exit_code_for(exc))
-            ok = result.verdict is item.expected
-            mismatches += not ok
-            value = result.metric.value
-            table.add_row(
-                problem.id,
-                item.label,
-                str(item.expected),
-                f"[{'green' if ok else 'red'}]{result.verdict}[/]",
-                "-" if value is None else f"{result.metric.name} {value:.4f}",
-                f"{result.score:.1f}/{result.max_score:g}",
-                f"{result.wall_s:.1f}",
-            )
-            progress.advance(task)
+    for problem, item in items:
+        result = results[(problem.id, item.label)]
+        ok = result.verdict is item.expected
+        mismatches += not ok
+        value = result.metric.value
+        table.add_row(
+            problem.id,
+            item.label,
+            str(item.expected),
+            f"[{'green' if ok else 'red'}]{result.verdict}[/]",
+            "-" if value is None else f"{result.metric.name} {value:.4f}",
+            f"{result.score:.1f}/{result.max_score:g}",
+            f"{result.wall_s:.1f}",
+        )
     console.print(table)
     if mismatches:
         fail(f"{mismatches} submission(s) did not get their expected verdict", 1)
-    console.print(f"all {len(jobs)} submissions got their expected verdicts")
+    console.print(f"all {len(items)} submissions got their expected verdicts")
 
 
 def _number(value: float | None, digits: int = 3) -> str:

@@ -227,3 +227,10 @@ def test_calibrate_proposes_limits_from_the_reference_runs(cli: CliRunner) -> No
     found = json.loads(data.stdout.strip().splitlines()[-1])
     slowest = max(r["wall_s"] for r in found["runs"])
     assert len(found["runs"]) == 2 and found["wall_s"] >= 2 * slowest
+
+
+def test_demo_judges_every_labelled_submission_two_at_a_time(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["demo", "--sandbox", "process", "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "all 5 submissions got their expected verdicts" in result.output
+    assert result.output.index("add-arrays") < result.output.index("threshold-patient")
