@@ -41,7 +41,7 @@ test-quick: install
 	$(PY) -m pytest -q -m "not slow"
 
 lint: install
-	$(VENV)/bin/ruff check judge tests bench
+	$(VENV)/bin/ruff check judge tests bench datasets problems reference
 	$(VENV)/bin/mypy
 
 bench: install

@@ -1,6 +1,7 @@
 """Multi-label tagging: each row carries any subset of `labels` tags.
 
-make(rng, n, features=12, labels=6, noise=0.5, shared=2.5) -> {"X": float32 (n, features), "y": int64 (n, labels)}
+make(rng, n, features=12, labels=6, noise=0.5, shared=2.5)
+    -> {"X": float32 (n, features), "y": int64 (n, labels)}
 
 X is standard normal. Tag j is on when a score, linear in X plus a small
 nonlinear term, beats a threshold:
@@ -33,7 +34,8 @@ def make(
     v /= np.linalg.norm(v)
     U = rng.normal(size=(features, labels))
     U *= 1.0 / np.linalg.norm(U, axis=0, keepdims=True)
-    scores = shared * (X @ v) + X @ W + 0.7 * np.tanh(2.0 * (X @ U)) + noise * rng.normal(size=(n, labels))
+    scores = shared * (X @ v) + X @ W + 0.7 * np.tanh(2.0 * (X @ U))
+    scores += noise * rng.normal(size=(n, labels))
     shares = rng.uniform(0.3, 0.55, size=labels)
     thresholds = np.quantile(scores, 1.0 - shares, axis=0).diagonal()
     y = (scores > thresholds).astype(np.int64)

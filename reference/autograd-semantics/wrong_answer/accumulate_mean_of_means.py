@@ -29,7 +29,6 @@ def logistic_grad(X, y, w, lam):
 
 def accumulated_sgd(X, y, w, lam, sizes, lr, steps):
     X, y = _tensor(X), _tensor(y)
-    m = len(y)
     w = _tensor(w).requires_grad_()
     optimizer = torch.optim.SGD([w], lr=lr)
     for _ in range(steps):

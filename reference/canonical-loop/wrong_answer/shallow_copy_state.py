@@ -2,8 +2,6 @@
 go on changing with training; the restored model is the last one, not the best.
 """
 
-import copy
-
 import numpy as np
 import torch
 from torch import nn

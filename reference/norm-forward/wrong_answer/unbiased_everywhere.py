@@ -50,7 +50,6 @@ def batchnorm_running_stats(x, running_mean, running_var, momentum, training):
         return [running_mean.tolist(), running_var.tolist()]
     mean, var = _batch_statistics(_t(x))
     new_mean = (1 - momentum) * running_mean + momentum * mean
-    n = x_count(x)
     new_var = (1 - momentum) * running_var + momentum * var  # unbiased
     return [new_mean.tolist(), new_var.tolist()]
 
