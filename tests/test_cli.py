@@ -234,3 +234,23 @@ def test_demo_judges_every_labelled_submission_two_at_a_time(cli: CliRunner) -> 
     assert result.exit_code == 0, result.output
     assert "all 5 submissions got their expected verdicts" in result.output
     assert result.output.index("add-arrays") < result.output.index("threshold-patient")
+
+
+def test_run_judges_a_notebook_and_refuses_one_with_magics_in_one_line(cli: CliRunner) -> None:
+    notebooks = Path(__file__).parent / "fixtures" / "notebooks"
+    good = cli.invoke(
+        app,
+        [
+            "run",
+            "threshold",
+            str(notebooks / "threshold_solution.ipynb"),
+            "--sandbox",
+            "process",
+            "--json",
+        ],
+    )
+    assert good.exit_code == 0, good.output
+    assert json.loads(good.stdout.strip().splitlines()[-1])["verdict"] == "AC"
+    bad = cli.invoke(app, ["run", "threshold", str(notebooks / "with_magic.ipynb")])
+    assert bad.exit_code == 2
+    assert "cell 2, line 1" in bad.output and "IPython magic" in bad.output

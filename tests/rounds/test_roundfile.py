@@ -87,6 +87,11 @@ def test_a_round_is_found_by_name_in_the_banks_rounds_folder() -> None:
         round_path(BANK, "no-such-round")
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "rounds").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_round_file_of_the_bank_loads(path: Path) -> None:
+    assert load_round(Bank(ROOT), path).slugs
+
+
 def test_mock_round_1_has_eight_problems_one_per_study_guide_section() -> None:
     bank = Bank(ROOT)
     round_ = load_round(bank, ROOT / "rounds" / "mock-round-1.yaml")
