@@ -1,0 +1,116 @@
+"""Wrong: crops the skip to fit, then stretches the output back to 21x21.
+
+The skip is centre-cropped to the upsampled map's size, as the original U-Net does, so the
+decoder runs at 20x20 on the image's first 20 rows and columns; at the end the logits are
+interpolated back to 21x21. That stretch moves output pixels against input pixels by
+up to one pixel, more towards the bottom-right: no convolution can undo a shift that
+changes across the image, and 1-pixel ring walls are missed.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+DATA_DIR = Path(os.environ.get("DATA_DIR", "data"))
+OUTPUT_DIR = Path(os.environ.get("OUTPUT_DIR", "output"))
+
+EPOCHS = 4
+BATCH_SIZE = 16
+LEARNING_RATE = 0.02
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+
+train_X = torch.from_numpy(np.load(DATA_DIR / "train_X.npy")).float()
+train_y = torch.from_numpy(np.load(DATA_DIR / "train_y.npy")).float()
+test_X = torch.from_numpy(np.load(DATA_DIR / "test_X.npy")).float()
+
+
+def conv_block(in_channels, out_channels):
+    """Two 3x3 convolutions (same padding), each followed by BatchNorm and ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+        nn.Conv2d(out_channels, out_channels, 3, padding=1),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+    )
+
+
+class UNet(nn.Module):
+    """Two down-sampling levels: 21x21 -> 10x10 -> 5x5 and back up to 21x21."""
+
+    def __init__(self, channels=(6, 12, 24)):
+        super().__init__()
+        c1, c2, c3 = channels
+        self.enc1 = conv_block(1, c1)
+        self.enc2 = conv_block(c1, c2)
+        self.bottleneck = conv_block(c2, c3)
+        self.pool = nn.MaxPool2d(2)
+        self.up2 = nn.ConvTranspose2d(c3, c2, 2, stride=2)
+        self.dec2 = conv_block(c2 + c2, c2)  # skip2 channels + upsampled channels
+        self.up1 = nn.ConvTranspose2d(c2, c1, 2, stride=2)
+        self.dec1 = conv_block(c1 + c1, c1)  # skip1 channels + upsampled channels
+        self.head = nn.Conv2d(c1, 1, 1)
+
+    @staticmethod
+    def merge(up, skip):
+        """Centre-crop the skip to the upsampled map's size, as in the U-Net paper, then stack."""
+        top = (skip.shape[-2] - up.shape[-2]) // 2
+        left = (skip.shape[-1] - up.shape[-1]) // 2
+        skip = skip[..., top : top + up.shape[-2], left : left + up.shape[-1]]
+        return torch.cat([skip, up], dim=1)
+
+    def forward(self, x):
+        skip1 = self.enc1(x)  # (B, c1, 21, 21)
+        skip2 = self.enc2(self.pool(skip1))  # (B, c2, 10, 10)
+        x = self.bottleneck(self.pool(skip2))  # (B, c3, 5, 5)
+        x = self.dec2(self.merge(self.up2(x), skip2))
+        x = self.dec1(self.merge(self.up1(x), skip1))  # (B, c1, 20, 20)
+        logits = F.interpolate(self.head(x), size=skip1.shape[-2:], mode="bilinear")
+        return logits.squeeze(1)  # back to the input size: (B, 21, 21)
+
+
+model = UNet()
+loss_fn = nn.BCEWithLogitsLoss()
+optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+steps_per_epoch = (len(train_X) + BATCH_SIZE - 1) // BATCH_SIZE
+scheduler = torch.optim.lr_scheduler.OneCycleLR(
+    optimizer, max_lr=LEARNING_RATE, total_steps=EPOCHS * steps_per_epoch
+)
+
+n = len(train_X)
+for epoch in range(EPOCHS):
+    model.train()
+    order = torch.randperm(n)
+    total = 0.0
+    for start in range(0, n, BATCH_SIZE):
+        batch = order[start : start + BATCH_SIZE]
+        optimizer.zero_grad()
+        loss = loss_fn(model(train_X[batch]), train_y[batch])
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total += loss.item() * len(batch)
+    print(f"epoch {epoch}  mean training loss {total / n:.4f}")
+
+
+def dice(pred, target):
+    """Dice (F1) of the positive class over all pixels."""
+    overlap = (pred * target).sum()
+    return (2 * overlap / (pred.sum() + target.sum()).clamp(min=1)).item()
+
+
+model.eval()
+with torch.no_grad():
+    train_masks = (model(train_X) > 0).float()
+    masks = (model(test_X) > 0).long()
+print(f"training dice {dice(train_masks, train_y):.3f}")
+
+OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+np.save(OUTPUT_DIR / "masks.npy", masks.numpy().astype(np.int64))
