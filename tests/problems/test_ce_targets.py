@@ -6,40 +6,16 @@ the reference itself on drawn calls, and that every draw catches each planted mi
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
-from judge.bank import Bank
-from judge.data import draw_function_calls, resolve_secret
+from tests.problems.bankfiles import BANK, hidden_calls, load_module, reference_module
 
-ROOT = Path(__file__).resolve().parents[2]
-BANK = Bank(ROOT)
 SECRETS = ("alpha", "bravo", "charlie")
-
-
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_ce_targets_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _calls(name: str) -> list[dict[str, Any]]:
-    problem = BANK.problem("ce-targets")
-    return draw_function_calls(problem.spec, BANK.datasets_dir, resolve_secret(name, None)).calls
-
-
-def _reference() -> ModuleType:
-    problem = BANK.problem("ce-targets")
-    assert problem.spec.function is not None
-    return _load(problem.reference_folder / problem.spec.function.reference)
 
 
 def _by_definition(call: dict[str, Any]) -> Any:
@@ -68,9 +44,9 @@ def _by_definition(call: dict[str, Any]) -> Any:
 @pytest.mark.slow
 def test_reference_matches_the_definitions_and_torch_on_drawn_calls() -> None:
     torch = pytest.importorskip("torch")
-    reference = _reference()
+    reference = reference_module("ce-targets")
     for name in SECRETS:
-        for call in _calls(name):
+        for call in hidden_calls("ce-targets", name):
             got = getattr(reference, call["function"])(*call["args"])
             assert np.allclose(got, _by_definition(call), rtol=1e-12, atol=1e-12), call
             if call["function"] == "cross_entropy" and call["args"][2] == "one_hot":
@@ -102,9 +78,11 @@ def _answers_right(module: ModuleType, reference: ModuleType, call: dict[str, An
 )
 def test_every_draw_catches_each_planted_mistake_many_times(label: str) -> None:
     problem = BANK.problem("ce-targets")
-    reference = _reference()
+    reference = reference_module("ce-targets")
     path = problem.starter if label == "starter" else problem.reference_folder / label
-    wrong = _load(path)
+    wrong = load_module(path)
     for name in SECRETS:
-        wrong_calls = sum(not _answers_right(wrong, reference, c) for c in _calls(name))
+        wrong_calls = sum(
+            not _answers_right(wrong, reference, c) for c in hidden_calls("ce-targets", name)
+        )
         assert wrong_calls >= 6, (label, name, wrong_calls)

@@ -6,26 +6,12 @@ run by CI); tests/problems/test_bank.py checks the bank's shape.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from judge.bank import Bank
 from judge.data import draw_function_calls, resolve_secret
-
-ROOT = Path(__file__).resolve().parents[2]
-BANK = Bank(ROOT)
-
-
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_reference_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.problems.bankfiles import BANK, load_module
 
 
 def _torch_answer(call: dict[str, Any]) -> Any:
@@ -73,7 +59,7 @@ def _torch_answer(call: dict[str, Any]) -> Any:
 def test_conv_geometry_reference_matches_torch_on_drawn_calls() -> None:
     problem = BANK.problem("conv-geometry")
     assert problem.spec.function is not None
-    reference = _load(problem.reference_folder / problem.spec.function.reference)
+    reference = load_module(problem.reference_folder / problem.spec.function.reference)
     mismatches = []
     for name in ("alpha", "bravo", "charlie", "delta", "echo"):
         calls = draw_function_calls(problem.spec, BANK.datasets_dir, resolve_secret(name, None))
@@ -87,8 +73,8 @@ def test_conv_geometry_reference_matches_torch_on_drawn_calls() -> None:
 def test_every_conv_geometry_draw_holds_last_window_cases() -> None:
     problem = BANK.problem("conv-geometry")
     assert problem.spec.function is not None
-    reference = _load(problem.reference_folder / problem.spec.function.reference)
-    careless = _load(
+    reference = load_module(problem.reference_folder / problem.spec.function.reference)
+    careless = load_module(
         problem.reference_folder / "wrong_answer" / "ceil_mode_without_last_window_rule.py"
     )
     for name in ("alpha", "bravo", "charlie"):

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.problems.bankfiles import ROOT, load_module
 
-
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_curve_doctor_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-RECIPE = _load(ROOT / "datasets" / "curve_doctor.py")
-REFERENCE = _load(ROOT / "reference" / "curve-doctor" / "accepted" / "solution.py")
+RECIPE = load_module(ROOT / "datasets" / "curve_doctor.py")
+REFERENCE = load_module(ROOT / "reference" / "curve-doctor" / "accepted" / "solution.py")
 WRONG = ROOT / "reference" / "curve-doctor" / "wrong_answer"
 
 
@@ -77,7 +65,7 @@ def test_the_reference_treats_float_nan_like_none() -> None:
     ],
 )
 def test_each_wrong_answer_misreads_its_category(wrong: str, missed: str) -> None:
-    module = _load(WRONG / f"{wrong}.py")
+    module = load_module(WRONG / f"{wrong}.py")
     calls = RECIPE.make(np.random.default_rng(11), 160)
     misread = {
         REFERENCE.diagnose(*call["args"])

@@ -5,22 +5,9 @@ The labelled submissions themselves are judged by `judge validate` (make validat
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _recipe() -> ModuleType:
-    path = ROOT / "datasets" / "digits_augment.py"
-    spec = importlib.util.spec_from_file_location("_recipe_digits_augment", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.problems.bankfiles import recipe_module
 
 
 def _centres(images: np.ndarray) -> np.ndarray:
@@ -34,7 +21,7 @@ def _centres(images: np.ndarray) -> np.ndarray:
 
 
 def test_shapes_values_and_all_ten_digits() -> None:
-    drawn = _recipe().make(np.random.default_rng(0), 400, n_train=200)
+    drawn = recipe_module("digits_augment").make(np.random.default_rng(0), 400, n_train=200)
     X, y = drawn["X"], drawn["y"]
     assert X.shape == (400, 16, 16) and X.dtype == np.float32
     assert y.dtype == np.int64 and set(np.unique(y)) == set(range(10))
@@ -42,7 +29,9 @@ def test_shapes_values_and_all_ten_digits() -> None:
 
 
 def test_training_rows_are_centred_and_hidden_rows_move() -> None:
-    drawn = _recipe().make(np.random.default_rng(1), 2000, n_train=1000, shift=3.0, noise=0.0)
+    drawn = recipe_module("digits_augment").make(
+        np.random.default_rng(1), 2000, n_train=1000, shift=3.0, noise=0.0
+    )
     centres, y = _centres(drawn["X"]), drawn["y"]
     for digit in range(10):
         train = centres[:1000][y[:1000] == digit].std(axis=0)
@@ -52,6 +41,8 @@ def test_training_rows_are_centred_and_hidden_rows_move() -> None:
 
 
 def test_hidden_rows_are_noisier() -> None:
-    drawn = _recipe().make(np.random.default_rng(2), 400, n_train=200, noise=0.3)
+    drawn = recipe_module("digits_augment").make(
+        np.random.default_rng(2), 400, n_train=200, noise=0.3
+    )
     background = drawn["X"][:, :2, :].reshape(400, -1)  # the top rows are mostly paper
     assert background[:200].mean() < 0.05 < 0.08 < background[200:].mean()

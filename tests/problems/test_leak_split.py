@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.problems.bankfiles import recipe_module
+
 N_TRAIN, N_HIDDEN = 2400, 4000
 
 
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_leak_split_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-RECIPE = _load(ROOT / "datasets" / "leak_split.py")
+RECIPE = recipe_module("leak_split")
 
 
 def _draw(seed: int) -> dict[str, np.ndarray]:

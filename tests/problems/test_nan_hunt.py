@@ -6,23 +6,13 @@ The labelled submissions themselves are judged by `judge validate`.
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _recipe() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_recipe_nan_hunt", ROOT / "datasets/nan_hunt.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.problems.bankfiles import ROOT, recipe_module
 
 
 def _function(path: Path, name: str) -> Any:
@@ -36,7 +26,7 @@ def _function(path: Path, name: str) -> Any:
 
 
 def test_the_recipe_draws_balanced_labels_and_the_extremes_the_problem_needs() -> None:
-    recipe = _recipe()
+    recipe = recipe_module("nan_hunt")
     data = recipe.make(np.random.default_rng(0), 3000, collections=0.02)
     X, y = data["X"], data["y"]
     assert X.shape == (3000, 6) and X.dtype == np.float32 and y.dtype == np.int64

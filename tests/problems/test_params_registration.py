@@ -6,39 +6,14 @@ the reference itself on drawn calls, and that every draw catches each planted mi
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from judge.bank import Bank
-from judge.data import draw_function_calls, resolve_secret
+from tests.problems.bankfiles import BANK, hidden_calls, load_module, reference_module
 
-ROOT = Path(__file__).resolve().parents[2]
-BANK = Bank(ROOT)
 SECRETS = ("alpha", "bravo", "charlie")
-
-
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_params_registration_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _calls(name: str) -> list[dict[str, Any]]:
-    problem = BANK.problem("params-registration")
-    return draw_function_calls(problem.spec, BANK.datasets_dir, resolve_secret(name, None)).calls
-
-
-def _reference() -> ModuleType:
-    problem = BANK.problem("params-registration")
-    assert problem.spec.function is not None
-    return _load(problem.reference_folder / problem.spec.function.reference)
 
 
 def _torch_sequential(sizes: list[int], batchnorm: bool, bias: bool) -> Any:
@@ -57,9 +32,9 @@ def _torch_sequential(sizes: list[int], batchnorm: bool, bias: bool) -> Any:
 @pytest.mark.slow
 def test_count_parameters_matches_a_model_built_on_the_meta_device() -> None:
     torch = pytest.importorskip("torch")
-    reference = _reference()
+    reference = reference_module("params-registration")
     for name in SECRETS:
-        for call in _calls(name):
+        for call in hidden_calls("params-registration", name):
             if call["function"] != "count_parameters":
                 continue
             with torch.device("meta"):
@@ -69,9 +44,9 @@ def test_count_parameters_matches_a_model_built_on_the_meta_device() -> None:
 
 
 def test_registered_counts_match_the_closed_forms() -> None:
-    reference = _reference()
+    reference = reference_module("params-registration")
     for name in SECRETS:
-        for call in _calls(name):
+        for call in hidden_calls("params-registration", name):
             if call["function"] != "registered_counts":
                 continue
             sizes, batchnorm, bias = call["args"]
@@ -99,11 +74,11 @@ def test_registered_counts_match_the_closed_forms() -> None:
 )
 def test_every_draw_catches_each_planted_mistake_many_times(label: str) -> None:
     problem = BANK.problem("params-registration")
-    reference = _reference()
+    reference = reference_module("params-registration")
     path = problem.starter if label == "starter" else problem.reference_folder / label
-    wrong = _load(path)
+    wrong = load_module(path)
     for name in SECRETS:
-        calls = _calls(name)
+        calls = hidden_calls("params-registration", name)
         differ = sum(
             getattr(wrong, c["function"])(*c["args"])
             != getattr(reference, c["function"])(*c["args"])

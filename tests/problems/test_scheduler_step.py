@@ -7,29 +7,16 @@ submissions' docstrings rely on, without training anything.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _make():
-    spec = importlib.util.spec_from_file_location(
-        "_scheduler_step_recipe", ROOT / "datasets" / "scheduler_step.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.make
+from tests.problems.bankfiles import recipe_module
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_recipe_shapes_and_signal_scale(seed: int) -> None:
-    make = _make()
+    make = recipe_module("scheduler_step").make
     drawn = make(np.random.default_rng(seed), 2800, noise=0.0, scale=0.6)
     X, y = drawn["X"], drawn["y"]
     assert X.shape == (2800, 2) and X.dtype == np.float32
@@ -39,7 +26,7 @@ def test_recipe_shapes_and_signal_scale(seed: int) -> None:
 
 
 def test_recipe_is_deterministic_and_seed_dependent() -> None:
-    make = _make()
+    make = recipe_module("scheduler_step").make
     a = make(np.random.default_rng(7), 100, noise=0.1)
     b = make(np.random.default_rng(7), 100, noise=0.1)
     c = make(np.random.default_rng(8), 100, noise=0.1)

@@ -5,29 +5,17 @@ The labelled submissions themselves are judged by `judge validate`.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _recipe() -> ModuleType:
-    path = ROOT / "datasets/softmax_before_ce.py"
-    spec = importlib.util.spec_from_file_location("_recipe_softmax_before_ce", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.problems.bankfiles import recipe_module
 
 
 @pytest.mark.parametrize("sharpness", [1.0, 1.2])
 def test_one_hot_labels_and_the_true_probabilities_log_loss(sharpness: float) -> None:
-    recipe = _recipe()
+    recipe = recipe_module("softmax_before_ce")
     data = recipe.make(np.random.default_rng(1), 20_000, sharpness=sharpness, rotation=2.0)
     X, Y = data["X"], data["y"]
     assert X.shape == (20_000, 6) and X.dtype == np.float32

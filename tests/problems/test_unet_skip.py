@@ -6,27 +6,14 @@ The labelled submissions themselves are judged by `judge validate` (make validat
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _recipe() -> ModuleType:
-    path = ROOT / "datasets" / "unet_skip.py"
-    spec = importlib.util.spec_from_file_location("_recipe_unet_skip", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.problems.bankfiles import recipe_module
 
 
 def test_shapes_dtypes_and_every_mask_has_ring_pixels() -> None:
-    drawn = _recipe().make(np.random.default_rng(0), 200)
+    drawn = recipe_module("unet_skip").make(np.random.default_rng(0), 200)
     X, y = drawn["X"], drawn["y"]
     assert X.shape == (200, 1, 21, 21) and X.dtype == np.float32
     assert y.shape == (200, 21, 21) and y.dtype == np.int64
@@ -37,7 +24,7 @@ def test_shapes_dtypes_and_every_mask_has_ring_pixels() -> None:
 
 
 def test_ring_pixels_are_bright_and_one_seed_gives_the_same_rows() -> None:
-    make = _recipe().make
+    make = recipe_module("unet_skip").make
     a = make(np.random.default_rng(1), 100, noise=0.0)
     b = make(np.random.default_rng(1), 100, noise=0.0)
     assert np.array_equal(a["X"], b["X"]) and np.array_equal(a["y"], b["y"])
