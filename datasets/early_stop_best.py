@@ -1,13 +1,17 @@
-"""Three classes on a twisted pinwheel in two of the features; noisy training labels.
+"""Three classes by the angle in two of the features; noisy training labels.
 
-make(rng, n, n_train=800, features=5, classes=3, twist=0.4, flip=0.3)
+make(rng, n, n_train=1400, features=5, classes=3, twist=0.0, margin=0.3, flip=0.35)
     -> {"X": float32 (n, features), "y": int64 (n,)}
 
 Rows are X ~ N(0, 1) per feature. Two features a, b chosen at random per call decide
-the class: the angle of (x_a, x_b), plus `twist` times its radius, plus a random
-offset, cut into `classes` equal sectors. The first `n_train` rows (the training rows;
-pass the spec's dataset.n_train) have each label replaced, with probability `flip`, by
-one of the other classes at random; the hidden rows keep their true labels.
+the class: the angle of (x_a, x_b), plus `twist` times its radius (0: straight
+sectors), plus a random offset, cut into `classes` equal sectors. Rows whose angle lies
+within `margin` radians of a sector boundary are rejected and drawn again, so the true
+classes are separated by a clear gap and a model that learns the sectors is nearly
+always right. The other features are noise that a big network can use to memorise
+labels. The first `n_train` rows (the training rows; pass the spec's dataset.n_train)
+have each label replaced, with probability `flip`, by one of the other classes at
+random; the hidden rows keep their true labels.
 """
 
 from __future__ import annotations
@@ -20,18 +24,30 @@ import numpy as np
 def make(
     rng: np.random.Generator,
     n: int,
-    n_train: int = 800,
+    n_train: int = 1400,
     features: int = 5,
     classes: int = 3,
-    twist: float = 0.4,
-    flip: float = 0.3,
+    twist: float = 0.0,
+    margin: float = 0.3,
+    flip: float = 0.35,
 ) -> dict[str, Any]:
     """Draw n rows: n_train with noisy labels, then hidden rows with clean labels."""
-    X = rng.normal(0.0, 1.0, size=(n, features))
+    sector = 2 * np.pi / classes
+    if not 0.0 <= margin < sector / 2:
+        raise ValueError(f"margin must be in [0, {sector / 2:.3f}) radians")
     a, b = rng.permutation(features)[:2]
-    angle = np.arctan2(X[:, b], X[:, a]) + twist * np.hypot(X[:, a], X[:, b])
-    angle = (angle + rng.uniform(0.0, 2 * np.pi)) % (2 * np.pi)
-    y = np.minimum((angle / (2 * np.pi) * classes).astype(np.int64), classes - 1)
+    offset = rng.uniform(0.0, 2 * np.pi)
+    kept_X, kept_y, count = [], [], 0
+    while count < n:
+        X = rng.normal(0.0, 1.0, size=(2 * n, features))
+        angle = np.arctan2(X[:, b], X[:, a]) + twist * np.hypot(X[:, a], X[:, b])
+        position = ((angle + offset) % (2 * np.pi)) / sector  # in [0, classes)
+        to_boundary = np.abs(position - np.round(position)) * sector
+        keep = to_boundary >= margin
+        kept_X.append(X[keep])
+        kept_y.append(np.minimum(position[keep].astype(np.int64), classes - 1))
+        count += int(keep.sum())
+    X, y = np.concatenate(kept_X)[:n], np.concatenate(kept_y)[:n]
     noisy = (np.arange(n) < n_train) & (rng.random(n) < flip)
     y[noisy] = (y[noisy] + rng.integers(1, classes, size=int(noisy.sum()))) % classes
     return {"X": X.astype(np.float32), "y": y.astype(np.int64)}

@@ -18,8 +18,8 @@ OUTPUT_DIR = Path(os.environ.get("OUTPUT_DIR", "output"))
 MAX_EPOCHS = 1000  # full-batch: one optimizer step per epoch
 PATIENCE = 200  # stop after this many epochs without a new best validation accuracy
 LEARNING_RATE = 3e-3
-HIDDEN = 256
-N_VALIDATION = 200
+HIDDEN = 128
+N_VALIDATION = 600
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -72,7 +72,9 @@ for epoch in range(MAX_EPOCHS):
     if epoch % 50 == 0:
         print(f"epoch {epoch:4d}  loss {loss.item():.4f}  validation accuracy {val_accuracy:.3f}")
 
-print(f"stopped after epoch {epoch}; best validation accuracy {best_accuracy:.3f} at epoch {best_epoch}")
+print(
+    f"stopped after epoch {epoch}; best validation accuracy {best_accuracy:.3f} at epoch {best_epoch}"
+)
 model.load_state_dict(best_state)
 print(f"restored model: validation accuracy {accuracy(val_X, val_y):.3f}")
 
