@@ -92,6 +92,7 @@ def main() -> int:
     choice = open_sandbox(args.sandbox, os.environ.get("JUDGE_SANDBOX_IMAGE"))
     secret = resolve_secret(os.environ.get("JUDGE_SECRET") or "bench-round-secret", None)
     timings: dict[int, list[float]] = {jobs: [] for jobs in args.jobs}
+    judged = 0
     with tempfile.TemporaryDirectory(prefix="bench-round-") as tmp:
         subs = Path(tmp) / "subs"
         files = synthetic_contestants(round_, subs, args.contestants)
@@ -109,17 +110,18 @@ def main() -> int:
                     round_, bank, subs, VerdictStore(results), choice.sandbox, secret, jobs
                 )
                 timings[jobs].append(time.monotonic() - started)
+                judged = summary.judged
                 print(
                     f"  --jobs {jobs}: {summary.judged} judged in {timings[jobs][-1]:.1f} s",
                     flush=True,
                 )
-    print("\n| --jobs | files | median s | min s | max s | speed-up vs --jobs 1 |")
+    print("\n| --jobs | files (judged) | median s | min s | max s | speed-up vs --jobs 1 |")
     print("|---|---|---|---|---|---|")
     base = statistics.median(timings[args.jobs[0]])
     for jobs, values in timings.items():
         median = statistics.median(values)
         print(
-            f"| {jobs} | {files} | {median:.1f} | {min(values):.1f} | {max(values):.1f} "
+            f"| {jobs} | {files} ({judged}) | {median:.1f} | {min(values):.1f} | {max(values):.1f} "
             f"| x{base / median:.2f} |"
         )
     return 0
