@@ -645,7 +645,7 @@ def test_a_symlink_a_folder_or_a_50_mb_file_is_an_invalid_source(
     for source, reason in (
         (link, "is a symlink"),
         (folder, "not a regular file"),
-        (huge, "over the 1048576 byte source cap"),
+        (huge, "over the 1048576 byte cap for a submission"),
     ):
         with pytest.raises(InvalidSource, match=reason):
             attack.judge_file(source)
