@@ -1,7 +1,7 @@
 """Four overlapping classes in six Gaussian features: a task where calibration matters.
 
 make(rng, n, features=6, sharpness=1.0, rotation=0.0)
-    -> {"X": float32 (n, features), "y": int64 (n, 4), one-hot}
+    -> {"X": float32 (n, features), "y": int64 (n,), classes 0..3}
 
 Every row is drawn from a standard normal in `features` (at least 4) dimensions.
 The true class logits are
@@ -15,9 +15,8 @@ classes overlap: near the origin every class is plausible, far out one sector
 dominates. At sharpness 1.0 the true probabilities have a log loss of about 0.6
 (a uniform guess: ln 4 = 1.39).
 
-The labels are one-hot rows, because the judge's output contract (n, 4)
-probabilities is matched against labels of the same trailing shape; scikit-learn's
-log_loss reads them as a label indicator matrix.
+The labels are class indices; the judge scores the (n, 4) probability rows
+against them with scikit-learn's log_loss over the four classes.
 """
 
 from __future__ import annotations
@@ -50,4 +49,4 @@ def make(
     p /= p.sum(axis=1, keepdims=True)
     y = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
     y = np.minimum(y, 3)
-    return {"X": X.astype(np.float32), "y": np.eye(4, dtype=np.int64)[y]}
+    return {"X": X.astype(np.float32), "y": y.astype(np.int64)}

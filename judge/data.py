@@ -197,12 +197,18 @@ def draw_train_predict(
         )
     if X.dtype == object or y.dtype == object:
         raise SpecError(f"{where}: make() must return numeric arrays")
-    assert spec.output is not None
-    wanted = tuple(spec.output.shape[1:])
+    wanted = spec.label_shape
     if y.shape[1:] != wanted:
         shown = ", ".join(["n", *map(str, wanted)])
+        why = "class indices for probability rows" if wanted == () else "the output contract"
+        raise SpecError(f"{where}: make() returned y of shape {y.shape}; {why} needs ({shown})")
+    classes = spec.class_count
+    if classes is not None and not (
+        np.issubdtype(y.dtype, np.integer) and y.size > 0 and y.min() >= 0 and y.max() < classes
+    ):
         raise SpecError(
-            f"{where}: make() returned y of shape {y.shape}; the output contract needs ({shown})"
+            f"{where}: make() must return y as integer class indices in [0, {classes}) "
+            f"for {spec.metric.name} on ({', '.join(map(str, ['n', classes]))}) probabilities"
         )
     return TrainPredictData(X[:n_train], y[:n_train], X[n_train:], y[n_train:])
 

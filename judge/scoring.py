@@ -38,6 +38,33 @@ def _probabilities(y_pred: NDArray[Any]) -> NDArray[Any]:
     return y_pred
 
 
+# How far a row of class probabilities may sum from 1 (float32 softmax rounding is ~1e-7).
+ROW_SUM_TOLERANCE = 1e-4
+
+
+def _log_loss(y_true: NDArray[Any], y_pred: NDArray[Any]) -> float:
+    """Log loss of probabilities: (n,) of the positive class, or (n, k) rows over k classes.
+
+    Rows of class probabilities must sum to 1: unnormalised rows (all ones) would
+    otherwise score a perfect loss. Labels of (n, k) rows are class indices (n,).
+    """
+    probabilities = _probabilities(y_pred)
+    labels = None
+    if probabilities.ndim == 2:
+        sums = probabilities.sum(axis=1)
+        bad = np.flatnonzero(~(np.abs(sums - 1.0) <= ROW_SUM_TOLERANCE))
+        if bad.size:
+            raise InvalidOutput(
+                f"each row of class probabilities must sum to 1; row {bad[0]} sums to "
+                f"{sums[bad[0]]:.6g} ({bad.size} rows are off)"
+            )
+        labels = np.arange(probabilities.shape[1])
+    clipped = np.clip(probabilities, 1e-15, 1 - 1e-15)
+    if probabilities.ndim == 2:
+        clipped = clipped / clipped.sum(axis=1, keepdims=True)
+    return float(skm.log_loss(y_true, clipped, labels=labels))
+
+
 def _dice(y_true: NDArray[Any], y_pred: NDArray[Any]) -> float:
     """Dice: binary F1 of the positive class (1) over every element of the masks.
 
@@ -59,7 +86,7 @@ METRICS: dict[str, Metric] = {
     "r2": lambda t, p: float(skm.r2_score(t, p)),
     "mse": lambda t, p: float(skm.mean_squared_error(t, p)),
     "mae": lambda t, p: float(skm.mean_absolute_error(t, p)),
-    "log_loss": lambda t, p: float(skm.log_loss(t, np.clip(_probabilities(p), 1e-15, 1 - 1e-15))),
+    "log_loss": lambda t, p: _log_loss(t, p),
 }
 
 
@@ -91,6 +118,14 @@ def compute_metric(name: str, y_true: NDArray[Any], y_pred: NDArray[Any]) -> flo
     if not math.isfinite(value):
         raise InvalidOutput(f"{name} of the predictions is not finite")
     return value
+
+
+def perfect_prediction(y_true: NDArray[Any], class_count: int | None) -> NDArray[Any]:
+    """The prediction that matches the labels exactly: one-hot rows for class probabilities."""
+    if class_count is None:
+        return y_true
+    one_hot: NDArray[Any] = np.eye(class_count)[y_true]
+    return one_hot
 
 
 def passes(value: float, threshold: float, direction: str) -> bool:

@@ -49,6 +49,9 @@ PREDICTION_METRICS: dict[str, Literal["max", "min"]] = {
     "mae": "min",
     "log_loss": "min",
 }
+# Metrics that score a row of k class probabilities, output (n, k), against one class
+# index in [0, k) per row, labels (n,).
+CLASS_PROBABILITY_METRICS = frozenset({"log_loss"})
 # The function kind's metric: the share of hidden calls answered correctly.
 FUNCTION_METRICS: dict[str, Literal["max", "min"]] = {"cases": "max"}
 
@@ -210,7 +213,33 @@ class ProblemSpec(_Strict):
             )
         if self.metric.direction != known[self.metric.name]:
             raise ValueError(f"metric {self.metric.name} is a {known[self.metric.name]} metric")
+        if self.output is not None and self.metric.name in CLASS_PROBABILITY_METRICS:
+            shape = self.output.shape
+            classes = shape[1] if len(shape) == 2 else 2
+            if len(shape) > 2 or not (isinstance(classes, int) and classes >= 2):
+                raise ValueError(
+                    f'metric {self.metric.name} scores probabilities of shape ["n"] or ["n", k], '
+                    "k >= 2 classes"
+                )
         return self
+
+    @property
+    def class_count(self) -> int | None:
+        """How many classes the output's rows give probabilities for, if they are class rows.
+
+        The hidden labels of such a problem are class indices of shape (n,), not rows
+        of the output's shape.
+        """
+        if self.output is None or self.metric.name not in CLASS_PROBABILITY_METRICS:
+            return None
+        shape = self.output.shape
+        return shape[1] if len(shape) == 2 and isinstance(shape[1], int) else None
+
+    @property
+    def label_shape(self) -> tuple[int | str, ...]:
+        """The trailing shape of one hidden label (the output's, but () for class rows)."""
+        assert self.output is not None
+        return () if self.class_count is not None else tuple(self.output.shape[1:])
 
 
 @dataclass(frozen=True)

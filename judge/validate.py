@@ -74,7 +74,7 @@ from judge.outputs import read_untrusted_file
 from judge.runner import run_submission
 from judge.sandbox.base import CODE_DIR, OUTPUT_DIR, Limits, Mount, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
-from judge.scoring import compute_metric
+from judge.scoring import compute_metric, perfect_prediction
 from judge.spec import Problem, load_problem
 from judge.verdicts import Result, Verdict
 
@@ -429,7 +429,7 @@ def _metric_defined(
     for name, rows in (("public", public), ("private", private)):
         truth = data.hidden_y[rows]
         try:
-            compute_metric(spec.metric.name, truth, truth)
+            compute_metric(spec.metric.name, truth, perfect_prediction(truth, spec.class_count))
         except (ScorerError, InvalidOutput) as exc:
             report.error(
                 "data",

@@ -173,3 +173,41 @@ def test_derived_secrets_are_distinct_and_reproducible() -> None:
     assert derive_secret(A, "draw-1").value == derive_secret(A, "draw-1").value
     assert derive_secret(A, "draw-1").value != derive_secret(A, "draw-2").value
     assert derive_secret(A, "draw-1").value != derive_secret(B, "draw-1").value
+
+
+CLASS_ROWS = SPEC.model_copy(
+    update={
+        "metric": SPEC.metric.model_copy(update={"name": "log_loss", "direction": "min"}),
+        "output": SPEC.output.model_copy(update={"shape": ["n", 3]}) if SPEC.output else None,
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        ("np.eye(3, dtype=np.int64)[rng.integers(0, 3, n)]", r"class indices .* needs \(n\)"),
+        ("rng.integers(0, 4, n)", r"integer class indices in \[0, 3\)"),
+        ("rng.random(n)", r"integer class indices in \[0, 3\)"),
+    ],
+)
+def test_class_probability_problems_need_class_index_labels(
+    tmp_path: Path, labels: str, reason: str
+) -> None:
+    write_recipe(
+        tmp_path,
+        "import numpy as np\n"
+        f"def make(rng, n, **kw):\n    return {{'X': rng.random((n, 2)), 'y': {labels}}}\n",
+    )
+    with pytest.raises(SpecError, match=reason):
+        draw_train_predict(CLASS_ROWS, tmp_path, A)
+
+
+def test_class_index_labels_are_drawn_for_class_probability_problems(tmp_path: Path) -> None:
+    write_recipe(
+        tmp_path,
+        "def make(rng, n, **kw):\n"
+        "    return {'X': rng.random((n, 2)), 'y': rng.integers(0, 3, n)}\n",
+    )
+    drawn = draw_train_predict(CLASS_ROWS, tmp_path, A)
+    assert drawn.hidden_y.shape == (SPEC.dataset.n_hidden,)

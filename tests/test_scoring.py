@@ -8,7 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from judge.errors import InvalidOutput, ScorerError
-from judge.scoring import answers_match, cases_passed, compute_metric, passes, scaled_points
+from judge.scoring import (
+    answers_match,
+    cases_passed,
+    compute_metric,
+    passes,
+    perfect_prediction,
+    scaled_points,
+)
 from judge.spec import FunctionSpec, ScoringSpec
 
 SCALED = ScoringSpec.model_validate({"pass": 0.8, "baseline": 0.5, "target": 0.9})
@@ -68,6 +75,30 @@ def test_points_stay_within_bounds(value: float, accepted: bool) -> None:
 def test_probabilities_outside_unit_interval_are_invalid_output() -> None:
     with pytest.raises(InvalidOutput):
         compute_metric("roc_auc", np.array([0, 1]), np.array([0.2, 1.7]))
+
+
+def test_log_loss_of_class_rows_takes_class_indices_and_every_class() -> None:
+    rows = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+    # class 2 is never a label, yet the rows' three columns are the three classes
+    expected = -(np.log(0.7) + np.log(0.8)) / 2
+    assert compute_metric("log_loss", np.array([0, 1]), rows) == pytest.approx(expected)
+
+
+def test_the_perfect_prediction_of_class_labels_is_their_one_hot_rows() -> None:
+    labels = np.array([2, 0, 1, 2])
+    perfect = perfect_prediction(labels, 3)
+    assert perfect.shape == (4, 3) and compute_metric("log_loss", labels, perfect) < 1e-12
+    assert perfect_prediction(labels, None) is labels
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [np.ones((2, 3)), np.array([[0.5, 0.2, 0.1], [0.1, 0.8, 0.1]]), np.full((2, 3), np.nan)],
+)
+def test_class_rows_that_do_not_sum_to_one_are_invalid_output(rows: np.ndarray) -> None:
+    # all-ones rows would otherwise score a perfect log loss
+    with pytest.raises(InvalidOutput, match="must sum to 1"):
+        compute_metric("log_loss", np.array([0, 1]), rows)
 
 
 def test_exact_comparison_treats_5_and_5_0_alike_but_not_bools() -> None:

@@ -58,6 +58,11 @@ def test_fixture_specs_load() -> None:
         ({"starter_verdict": "OK"}, "starter_verdict", "Input should be"),
         ({"output__shape": [5]}, "output", 'shape must start with "n"'),
         ({"title": None}, "title", "Field required"),
+        (
+            {"metric": {"name": "log_loss", "direction": "min"}, "output__shape": ["n", 2, 3]},
+            "(top level)",
+            'scores probabilities of shape ["n"] or ["n", k]',
+        ),
     ],
 )
 def test_broken_spec_names_file_field_and_reason(
@@ -102,3 +107,11 @@ def test_json_schema_describes_the_spec() -> None:
     schema = json.loads(spec_json_schema())
     assert {"id", "kind", "dataset", "metric", "scoring", "limits"} <= set(schema["properties"])
     assert "pass" in schema["$defs"]["ScoringSpec"]["properties"]
+
+
+def test_class_probability_rows_are_scored_against_class_indices(tmp_path: Path) -> None:
+    rows = broken(metric={"name": "log_loss", "direction": "min"}, output__shape=["n", 4])
+    spec = load_spec(write_spec(tmp_path, rows))
+    assert (spec.class_count, spec.label_shape) == (4, ())
+    plain = load_spec(write_spec(tmp_path, broken(output__shape=["n", 4])))
+    assert (plain.class_count, plain.label_shape) == (None, (4,))

@@ -4,7 +4,7 @@ The program runs, and its most likely class is right about as often as it can
 be, but the probabilities it writes are poor. Find out why and fix it.
 
 Reads DATA_DIR/train_X.npy (float32, (n_train, 6)), DATA_DIR/train_y.npy (int64,
-(n_train, 4), one-hot labels) and DATA_DIR/test_X.npy; writes OUTPUT_DIR/probabilities.npy, one
+(n_train,), classes 0 to 3) and DATA_DIR/test_X.npy; writes OUTPUT_DIR/probabilities.npy, one
 row of four class probabilities per row of test_X. Both folders default to
 ./data and ./output.
 """
@@ -29,7 +29,7 @@ torch.manual_seed(0)
 torch.set_num_threads(1)
 
 train_X = torch.from_numpy(np.load(DATA_DIR / "train_X.npy")).float()
-train_y = torch.from_numpy(np.load(DATA_DIR / "train_y.npy")).argmax(dim=1)  # one-hot -> class
+train_y = torch.from_numpy(np.load(DATA_DIR / "train_y.npy"))
 test_X = torch.from_numpy(np.load(DATA_DIR / "test_X.npy")).float()
 
 

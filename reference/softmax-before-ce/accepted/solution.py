@@ -27,7 +27,7 @@ torch.manual_seed(0)
 torch.set_num_threads(1)
 
 train_X = torch.from_numpy(np.load(DATA_DIR / "train_X.npy")).float()
-train_y = torch.from_numpy(np.load(DATA_DIR / "train_y.npy")).argmax(dim=1)  # one-hot -> class
+train_y = torch.from_numpy(np.load(DATA_DIR / "train_y.npy"))
 test_X = torch.from_numpy(np.load(DATA_DIR / "test_X.npy")).float()
 
 

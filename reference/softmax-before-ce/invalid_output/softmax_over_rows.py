@@ -1,9 +1,9 @@
-"""Wrong: trains on logits, but normalises over the wrong axis when predicting.
+"""Invalid output: trains on logits, but normalises over the wrong axis when predicting.
 
 Training is fixed (forward returns logits), but predict_proba takes the softmax
 over dim=0, the rows of the batch, instead of dim=1, the classes: each column
 then sums to 1 over the 3000 hidden rows, so every value is tiny and the rows
-are not distributions at all.
+are not distributions at all. The judge refuses rows that do not sum to 1.
 """
 
 import os
@@ -26,7 +26,7 @@ torch.manual_seed(0)
 torch.set_num_threads(1)
 
 train_X = torch.from_numpy(np.load(DATA_DIR / "train_X.npy")).float()
-train_y = torch.from_numpy(np.load(DATA_DIR / "train_y.npy")).argmax(dim=1)  # one-hot -> class
+train_y = torch.from_numpy(np.load(DATA_DIR / "train_y.npy"))
 test_X = torch.from_numpy(np.load(DATA_DIR / "test_X.npy")).float()
 
 
