@@ -197,12 +197,11 @@ def draw_train_predict(
         )
     if X.dtype == object or y.dtype == object:
         raise SpecError(f"{where}: make() must return numeric arrays")
-    wanted = spec.label_shape
+    wanted, classes = spec.label_shape, spec.class_count
     if y.shape[1:] != wanted:
         shown = ", ".join(["n", *map(str, wanted)])
-        why = "class indices for probability rows" if wanted == () else "the output contract"
+        why = "the output contract" if classes is None else "class indices for probability rows"
         raise SpecError(f"{where}: make() returned y of shape {y.shape}; {why} needs ({shown})")
-    classes = spec.class_count
     if classes is not None and not (
         np.issubdtype(y.dtype, np.integer) and y.size > 0 and y.min() >= 0 and y.max() < classes
     ):

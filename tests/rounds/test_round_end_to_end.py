@@ -116,6 +116,9 @@ def test_an_interrupted_round_loses_nothing_and_the_next_call_judges_nothing_twi
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal delivers it: a shell's background job (CI started with
+        # `&`) ignores SIGINT, and Python keeps an ignored SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     verdicts = results / "verdicts.jsonl"
     deadline = time.monotonic() + 300
