@@ -207,7 +207,7 @@ def draw_train_predict(
     ):
         raise SpecError(
             f"{where}: make() must return y as integer class indices in [0, {classes}) "
-            f"for {spec.metric.name} on ({', '.join(map(str, ['n', classes]))}) probabilities"
+            f"for {spec.metric.name} on (n, {classes}) probabilities"
         )
     return TrainPredictData(X[:n_train], y[:n_train], X[n_train:], y[n_train:])
 

@@ -49,20 +49,18 @@ def _log_loss(y_true: NDArray[Any], y_pred: NDArray[Any]) -> float:
     otherwise score a perfect loss. Labels of (n, k) rows are class indices (n,).
     """
     probabilities = _probabilities(y_pred)
-    labels = None
-    if probabilities.ndim == 2:
-        sums = probabilities.sum(axis=1)
-        bad = np.flatnonzero(~(np.abs(sums - 1.0) <= ROW_SUM_TOLERANCE))
-        if bad.size:
-            raise InvalidOutput(
-                f"each row of class probabilities must sum to 1; row {bad[0]} sums to "
-                f"{sums[bad[0]]:.6g} ({bad.size} rows are off)"
-            )
-        labels = np.arange(probabilities.shape[1])
     clipped = np.clip(probabilities, 1e-15, 1 - 1e-15)
-    if probabilities.ndim == 2:
-        clipped = clipped / clipped.sum(axis=1, keepdims=True)
-    return float(skm.log_loss(y_true, clipped, labels=labels))
+    if probabilities.ndim != 2:
+        return float(skm.log_loss(y_true, clipped))
+    sums = probabilities.sum(axis=1)
+    bad = np.flatnonzero(~(np.abs(sums - 1.0) <= ROW_SUM_TOLERANCE))
+    if bad.size:
+        raise InvalidOutput(
+            f"each row of class probabilities must sum to 1; row {bad[0]} sums to "
+            f"{sums[bad[0]]:.6g} ({bad.size} rows are off)"
+        )
+    rows = clipped / clipped.sum(axis=1, keepdims=True)
+    return float(skm.log_loss(y_true, rows, labels=np.arange(probabilities.shape[1])))
 
 
 def _dice(y_true: NDArray[Any], y_pred: NDArray[Any]) -> float:
