@@ -36,6 +36,7 @@ from judge.runner import run_submission
 from judge.sandbox import CHOICES, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
 from judge.spec import SECTIONS, Problem, spec_json_schema
+from judge.text import printable
 from judge.validate import (
     MEMORY_MULTIPLIER,
     TIME_MULTIPLIER,
@@ -63,8 +64,10 @@ DEFAULT_SECRET_FILE = Path.home() / ".config" / "olympiad-judge" / "secret"
 
 
 def fail(message: str, code: int) -> NoReturn:
-    """Print a one-line error and exit."""
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print a one-line error and exit; the message is shown as text, never as markup."""
+    errors.print(
+        f"[bold red]error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(code)
 
 
@@ -286,7 +289,7 @@ def print_result(result: Result, reason: str) -> None:
     table.add_row("memory", f"{result.peak_mb:.0f} MiB peak")
     table.add_row("sandbox", f"{result.sandbox} ({reason})")
     console.print(table)
-    console.print(result.message, highlight=False, markup=False)
+    console.print(printable(result.message), highlight=False, markup=False)
 
 
 @app.command()
@@ -405,7 +408,7 @@ def print_validation(report: BankReport) -> None:
             colour = "red" if finding.severity is Severity.ERROR else "yellow"
             console.print(
                 f"[{colour}]{finding.severity}[/] {problem.slug} {finding.check}: "
-                f"{escape(finding.message)}",
+                f"{escape(printable(finding.message))}",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -582,7 +585,8 @@ def round_judge(
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
     for notice in summary.discovery.notices:
-        errors.print(f"[yellow]notice:[/] {escape(notice)}", highlight=False)
+        shown = escape(printable(notice, keep_newlines=False))
+        errors.print(f"[yellow]notice:[/] {shown}", highlight=False)
     mix = Counter(str(r.result.verdict) for r in summary.records.values())
     console.print(
         f"judged {summary.judged} file(s), {summary.already} already judged; "

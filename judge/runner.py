@@ -35,6 +35,7 @@ from judge.sandbox.workspace import capped_directory, run_folder
 from judge.scorer import Scores, score_outputs
 from judge.scoring import passes, scaled_points
 from judge.spec import Problem
+from judge.text import printable
 from judge.verdicts import MESSAGES, MetricValue, Result, Verdict
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,19 @@ def read_source(path: Path) -> str:
             f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
         ) from None
     if path.suffix == ".ipynb":
-        return notebook_to_script(text, path.name)
+        text = notebook_to_script(text, path.name)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate a notebook's JSON escaped in
+        raise InvalidSource(
+            f"{path}: character {exc.start} cannot be encoded as UTF-8 (a lone surrogate)"
+        ) from None
     return text
 
 
 def stderr_excerpt(stderr: str) -> str:
-    """Return the last lines of stderr, bounded, for a runtime-error message."""
-    lines = stderr.strip().splitlines()[-STDERR_LINES:]
+    """Return the last lines of stderr, bounded and without control codes, for a message."""
+    lines = printable(stderr[-4 * STDERR_CHARS :]).strip().splitlines()[-STDERR_LINES:]
     return "\n".join(lines)[-STDERR_CHARS:]
 
 
@@ -101,7 +108,8 @@ def verdict_from_facts(facts: RunFacts) -> Scored | None:
     if facts.oom:
         return Scored(Verdict.MLE, None, MESSAGES[Verdict.MLE])
     if facts.output_truncated:
-        return Scored(Verdict.OLE, None, MESSAGES[Verdict.OLE])
+        why = f" ({facts.output_reason})" if facts.output_reason else ""
+        return Scored(Verdict.OLE, None, MESSAGES[Verdict.OLE] + why)
     if facts.exit_code != 0 or facts.signal is not None:
         how = f"signal {facts.signal}" if facts.signal else f"exit code {facts.exit_code}"
         excerpt = stderr_excerpt(facts.stderr_tail)
@@ -185,6 +193,29 @@ def run_submission(
     contestant: whose hidden data, for problems drawn per contestant.
     """
     text = read_source(source)
+    try:
+        return _judge_text(problem, text, sandbox, secret, bank, cpuset, contestant)
+    except SpecError:
+        raise
+    except Exception as exc:  # untrusted content must never crash the judge: IE, logged
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        log.exception(
+            "judging %s on %s failed (submission sha256 %s)", source.name, problem.id, digest
+        )
+        reason = f"{type(exc).__name__} while judging; submission sha256 {digest[:16]}"
+        return _internal_error(problem, sandbox, reason)
+
+
+def _judge_text(
+    problem: Problem,
+    text: str,
+    sandbox: Sandbox,
+    secret: Secret,
+    bank: Bank,
+    cpuset: tuple[int, ...] | None,
+    contestant: str | None,
+) -> Result:
+    """Run and score a submission's source text (see run_submission)."""
     spec = problem.spec
     limits = _limits(problem, cpuset)
     with run_folder() as root:
@@ -246,7 +277,7 @@ def run_submission(
         score=score,
         max_score=spec.scoring.max_points,
         metric=MetricValue(spec.metric.name, decided.metric),
-        message=decided.message,
+        message=printable(decided.message),
         sandbox=sandbox.name,
         wall_s=round(facts.wall_s, 3),
         cpu_s=round(facts.cpu_s, 3),
@@ -266,7 +297,7 @@ def _internal_error(
         score=0.0,
         max_score=problem.spec.scoring.max_points,
         metric=MetricValue(problem.spec.metric.name, None),
-        message=f"{MESSAGES[Verdict.IE]} ({reason})",
+        message=f"{MESSAGES[Verdict.IE]} ({printable(reason, keep_newlines=False)})",
         sandbox=sandbox.name,
         wall_s=round(facts.wall_s, 3) if facts else 0.0,
         cpu_s=round(facts.cpu_s, 3) if facts else 0.0,

@@ -32,6 +32,54 @@ if ((${#need_packages[@]})); then
     fi
 fi
 
+# Docker's default seccomp profile, which the judge's docker profile starts from
+# (judge/sandbox/seccomp_profile.py). Third-party content, so it is not in the
+# repository: Debian ships the engine's own copy in golang-github-docker-docker-dev,
+# built from the same source as docker.io. Fetched whenever Docker is installed.
+SECCOMP_DEFAULT=/usr/local/share/olympiad-judge/docker-default-seccomp.json
+SECCOMP_DEV_PACKAGE=golang-github-docker-docker-dev
+SECCOMP_MEMBER=usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json
+
+fetch_docker_seccomp_default() (
+    # The -dev package of the installed docker.io's source version, else the candidate.
+    # A subshell, so the temporary folder goes with its EXIT trap.
+    local want stamp tmp deb
+    want=$(dpkg-query -W -f='${source:Version}' docker.io 2>/dev/null || true)
+    stamp="$SECCOMP_DEFAULT.version"
+    if [[ -s $SECCOMP_DEFAULT && -s $stamp ]] && { [[ -z $want ]] || [[ $(<"$stamp") == "$want" ]]; }; then
+        return 0
+    fi
+    if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+        say "missing $SECCOMP_DEFAULT (Docker's default seccomp profile): run this script as root"
+        return 0
+    fi
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    download() { (cd "$tmp" && apt-get download -qq "$1" >/dev/null 2>&1); }
+    if [[ -n $want ]] && { download "$SECCOMP_DEV_PACKAGE=$want" \
+        || { apt-get update -qq && download "$SECCOMP_DEV_PACKAGE=$want"; }; }; then
+        :
+    elif download "$SECCOMP_DEV_PACKAGE" || { apt-get update -qq && download "$SECCOMP_DEV_PACKAGE"; }; then
+        [[ -z $want ]] || say "no $SECCOMP_DEV_PACKAGE $want to download; using the candidate"
+    else
+        say "could not download $SECCOMP_DEV_PACKAGE: the docker backend stays unavailable"
+        return 0
+    fi
+    deb=$(find "$tmp" -maxdepth 1 -name "${SECCOMP_DEV_PACKAGE}_*.deb" -print -quit)
+    dpkg-deb -x "$deb" "$tmp/root"
+    if [[ ! -s $tmp/root/$SECCOMP_MEMBER ]]; then
+        say "$deb holds no $SECCOMP_MEMBER: the docker backend stays unavailable"
+        return 0
+    fi
+    install -D -m 0644 "$tmp/root/$SECCOMP_MEMBER" "$SECCOMP_DEFAULT"
+    dpkg-deb -f "$deb" Version >"$stamp"
+    say "installed Docker's default seccomp profile ($SECCOMP_DEV_PACKAGE $(<"$stamp")) as $SECCOMP_DEFAULT"
+)
+
+if command -v dockerd >/dev/null || command -v docker >/dev/null; then
+    fetch_docker_seccomp_default
+fi
+
 engine_up() { timeout 5 docker info >/dev/null 2>&1; }
 
 if ! $light && ! engine_up && command -v dockerd >/dev/null && [[ $(id -u) -eq 0 ]]; then

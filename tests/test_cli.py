@@ -254,3 +254,38 @@ def test_run_judges_a_notebook_and_refuses_one_with_magics_in_one_line(cli: CliR
     bad = cli.invoke(app, ["run", "threshold", str(notebooks / "with_magic.ipynb")])
     assert bad.exit_code == 2
     assert "cell 2, line 1" in bad.output and "IPython magic" in bad.output
+
+
+def test_a_notebook_quoting_markup_and_escape_codes_gets_the_usage_error(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    cell["source"] = "%pip install [/bold] \x1b]0;pwned\x07\x1b[2J\n"
+    notebook = tmp_path / "evil.ipynb"
+    notebook.write_text(
+        json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}),
+        encoding="utf-8",
+    )
+    result = cli.invoke(app, ["run", "threshold", str(notebook), "--sandbox", "process"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "[/bold]" in result.output and "\x1b" not in result.output
+    assert "cell 1, line 1" in result.output
+
+
+def test_escape_codes_a_run_writes_to_stderr_never_reach_the_terminal(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    source = tmp_path / "evil.py"
+    source.write_text(
+        "import sys\n"
+        "sys.stderr.write('\\x1b[2J\\x1b[H\\x1b]0;title\\x07\\x1b]52;c;ZXZpbA==\\x07'\n"
+        "                 '\\x1b[32m AC 100/100 [/bold]\\x9b2J\\n')\n"
+        "sys.exit(1)\n",
+        encoding="utf-8",
+    )
+    result = cli.invoke(app, ["run", "threshold", str(source), "--sandbox", "process"])
+    assert result.exit_code == 0, result.output
+    assert "RE" in result.output and "AC 100/100 [/bold]" in result.output
+    for control in ("\x1b", "\x07", "\x9b"):
+        assert control not in result.output

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +155,46 @@ def test_limits_come_from_the_spec() -> None:
 
     run_submission(PROBLEM, PROBLEM.starter, Recording(OK), SECRET, BANK, cpuset=(1,))
     assert captured[0].wall_s == 8 and captured[0].memory_mb == 256 and captured[0].cpuset == (1,)
+
+
+class ExplodingSandbox(FakeSandbox):
+    """A backend that fails with an exception no one planned for."""
+
+    def run(self, *args: object, **kwargs: object) -> RunFacts:
+        raise RecursionError("maximum recursion depth exceeded")
+
+
+def test_an_unexpected_exception_becomes_an_internal_error_with_the_files_digest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    result = judge_with(ExplodingSandbox(OK))
+    assert result.verdict is Verdict.IE
+    assert "RecursionError while judging; submission sha256" in result.message
+    digest = hashlib.sha256(PROBLEM.starter.read_bytes()).hexdigest()
+    assert digest in caplog.text and digest[:16] in result.message
+
+
+def test_escape_codes_in_stderr_never_reach_the_message() -> None:
+    stderr = "Traceback\n\x1b[2J\x1b[H\x1b]0;title\x07\x1b]52;c;ZXZpbA==\x07\x1b[32mAC 100/100\n"
+    facts = replace(OK, exit_code=1, stderr_tail=stderr)
+    result = judge_with(FakeSandbox(facts))
+    assert result.verdict is Verdict.RE
+    assert "\x1b" not in result.message and "\x07" not in result.message
+    assert result.message.endswith("Traceback\nAC 100/100")
+
+
+def test_output_limit_says_which_cap_was_reached() -> None:
+    facts = replace(OK, output_truncated=True, output_reason="the output folder is nested deep")
+    result = judge_with(FakeSandbox(facts))
+    assert result.verdict is Verdict.OLE
+    assert result.message.endswith("(the output folder is nested deep)")
+
+
+def test_a_lone_surrogate_in_a_notebook_is_an_invalid_source(tmp_path: Path) -> None:
+    notebook = tmp_path / "s.ipynb"
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    cell["source"] = "x = '\\ud800'\n"
+    doc = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
+    notebook.write_text(json.dumps(doc).replace("\\\\ud800", "\\ud800"), encoding="utf-8")
+    with pytest.raises(InvalidSource, match=r"cell 1|surrogate"):
+        read_source(notebook)

@@ -3,8 +3,10 @@
 Runs are pinned to disjoint cores (judge.batch), so no two runs share a core. Each
 verdict is stored the moment it is made (judge.rounds.store); a second call judges
 only what has no verdict yet, what changed since, and what got IE (the judge's own
-fault). A file that cannot be run gets CE, a broken problem IE: one contestant or
-one problem never stops the batch.
+fault), the last at most MAX_IE_TRIES times on the same bytes: after that the file is
+a judge fault for the organiser (a notice, and `judge round rejudge`), not judged again
+on every call. A file that cannot be run gets CE, a broken problem IE: one contestant
+or one problem never stops the batch.
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ from judge.rounds.store import Manifest, Record, VerdictStore
 from judge.rounds.submissions import Discovery, Submission, discover
 from judge.runner import run_submission
 from judge.sandbox.base import Sandbox
+from judge.text import printable
 from judge.verdicts import MESSAGES, MetricValue, Result, Verdict
 
 log = logging.getLogger(__name__)
 
+# Judgements of the same bytes that may end in IE before the judge stops retrying them.
+MAX_IE_TRIES = 3
+
 Progress = Callable[[int, int, str], None]
+# One file to judge: the submission, its rejudge count, its IE judgements in a row so far.
+Task = tuple[Submission, int, int]
 
 
 @dataclass
@@ -52,7 +60,7 @@ def _unjudgeable(
         score=0.0,
         max_score=spec.scoring.max_points,
         metric=MetricValue(spec.metric.name, None),
-        message=f"{MESSAGES[verdict]} ({why})",
+        message=f"{MESSAGES[verdict]} ({printable(why, keep_newlines=False)})",
         sandbox=sandbox,
         public_score=0.0,
     )
@@ -66,8 +74,12 @@ def judge_submission(
     secret: Secret,
     cpuset: tuple[int, ...] | None = None,
     rejudge: int = 0,
+    ie_before: int = 0,
 ) -> Record:
-    """Judge one file of a round; every outcome becomes a record, never an exception."""
+    """Judge one file of a round; every outcome becomes a record, never an exception.
+
+    ie_before: how many judgements of these bytes in a row already ended in IE.
+    """
     problem = round_.problems[item.problem]
     if cpuset is not None:
         cpuset = cores_for(cpuset, problem.spec.limits.cpus)
@@ -81,10 +93,10 @@ def judge_submission(
     except JudgeError as exc:  # a broken problem or infrastructure: never the contestant's
         log.error("cannot judge %s: %s", item.key, exc)
         result = _unjudgeable(round_, item, Verdict.IE, str(exc), sandbox.name)
-    return _record(item, result, rejudge)
+    return _record(item, result, rejudge, ie_before)
 
 
-def _record(item: Submission, result: Result, rejudge: int) -> Record:
+def _record(item: Submission, result: Result, rejudge: int, ie_before: int = 0) -> Record:
     return Record(
         key=item.key,
         contestant=item.contestant,
@@ -95,12 +107,13 @@ def _record(item: Submission, result: Result, rejudge: int) -> Record:
         judged_at=datetime.now(UTC),
         result=result,
         rejudge=rejudge,
+        ie_tries=ie_before + 1 if result.verdict is Verdict.IE else 0,
     )
 
 
 def _judge_all(
     round_: Round,
-    todo: list[tuple[Submission, int]],
+    todo: list[Task],
     bank: Bank,
     store: VerdictStore,
     sandbox: Sandbox,
@@ -108,22 +121,21 @@ def _judge_all(
     jobs: int,
     progress: Progress | None,
 ) -> int:
-    """Judge `todo` (submission, rejudge count) and store each record as it comes."""
+    """Judge `todo` and store each record as it comes."""
 
-    def work(task: tuple[Submission, int], cpuset: tuple[int, ...]) -> Record:
-        item, rejudge = task
-        return judge_submission(round_, item, bank, sandbox, secret, cpuset, rejudge)
+    def work(task: Task, cpuset: tuple[int, ...]) -> Record:
+        item, rejudge, ie_before = task
+        return judge_submission(round_, item, bank, sandbox, secret, cpuset, rejudge, ie_before)
 
     done = 0
-    for (item, rejudge), outcome in run_pinned(work, todo, jobs):
+    for (item, rejudge, ie_before), outcome in run_pinned(work, todo, jobs):
         if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
             raise outcome  # KeyboardInterrupt, SystemExit: stop; what is stored stays
         if isinstance(outcome, BaseException):  # a judge bug: IE, and the batch goes on
             log.error("judging %s failed", item.key, exc_info=outcome)
             why = f"{type(outcome).__name__}: {outcome}"
-            outcome = _record(
-                item, _unjudgeable(round_, item, Verdict.IE, why, sandbox.name), rejudge
-            )
+            result = _unjudgeable(round_, item, Verdict.IE, why, sandbox.name)
+            outcome = _record(item, result, rejudge, ie_before)
         store.append(outcome)
         done += 1
         if progress is not None:
@@ -139,7 +151,7 @@ def _manifest(
         submissions_dir=str(folder.resolve()),
         contestants=found.contestants,
         missing=found.missing,
-        notices=found.notices,
+        notices=[printable(notice, keep_newlines=False) for notice in found.notices],
         sandbox=sandbox.name,
         secret_source="development" if secret.is_development else "a real secret",
     )
@@ -158,16 +170,22 @@ def judge_round(
     """Judge every submission under `folder` that has no stored verdict yet."""
     found = discover(round_, folder)
     stored = store.load()
-    todo: list[tuple[Submission, int]] = []
+    todo: list[Task] = []
     for item in found.submissions:
         earlier = stored.get(item.key)
         if earlier is None:
-            todo.append((item, 0))
+            todo.append((item, 0, 0))
         elif earlier.sha256 != item.sha256:
             found.notices.append(f"{item.key}: changed since it was judged; judged again")
-            todo.append((item, earlier.rejudge + 1))
+            todo.append((item, earlier.rejudge + 1, 0))
+        elif earlier.result.verdict is Verdict.IE and earlier.ie_tries < MAX_IE_TRIES:
+            todo.append((item, earlier.rejudge + 1, earlier.ie_tries))
         elif earlier.result.verdict is Verdict.IE:
-            todo.append((item, earlier.rejudge + 1))
+            found.notices.append(
+                f"{item.key}: the judge failed on this file {earlier.ie_tries} times (IE), a "
+                f"judge fault, not the contestant's; not retried: see the judge's log, then "
+                f"`judge round rejudge --problem {item.problem}`"
+            )
     store.write_manifest(_manifest(round_, folder, found, sandbox, secret))
     judged = _judge_all(round_, todo, bank, store, sandbox, secret, jobs, progress)
     return JudgeSummary(judged, len(found.submissions) - len(todo), found, store.load())
@@ -210,8 +228,8 @@ def rejudge_problem(
     stored = store.load()
     before = boards(round_, manifest, stored)
     found = discover(round_, Path(manifest.submissions_dir))
-    todo = [
-        (item, stored[item.key].rejudge + 1 if item.key in stored else 0)
+    todo: list[Task] = [
+        (item, stored[item.key].rejudge + 1 if item.key in stored else 0, 0)
         for item in found.submissions
         if item.problem == slug
     ]

@@ -42,6 +42,8 @@ class Record:
     judged_at: datetime
     result: Result
     rejudge: int = 0
+    # How many judgements of these same bytes in a row ended in IE (this one included).
+    ie_tries: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -28,6 +28,16 @@ WORK_DIR = "/sandbox/work"
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
 
+# Caps on what the judge walks in a run's output folder after the run: every byte a
+# submission controls is handled in bounded time and memory. The output tmpfs holds at
+# most OUTPUT_MAX_ENTRIES entries (hard links count), so a run cannot go past them;
+# reaching a cap is OLE.
+OUTPUT_MAX_ENTRIES = 10_000
+OUTPUT_MAX_DEPTH = 32
+OUTPUT_MAX_NAME_BYTES = 1024 * 1024
+# Inodes of a run's scratch tmpfs (/tmp, the work folder) where the backend can set it.
+SCRATCH_MAX_INODES = 65_536
+
 # Bytes of stdout and of stderr kept from a run (the tail is kept).
 LOG_TAIL_BYTES = 64 * 1024
 
@@ -78,6 +88,7 @@ class RunFacts:
     stdout_tail: str = ""
     stderr_tail: str = ""
     log_truncated: bool = False
+    output_reason: str = ""  # which output cap was reached, when output_truncated
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -123,26 +134,110 @@ def sandbox_env(env: Mapping[str, str], limits: Limits) -> dict[str, str]:
     return full
 
 
-def directory_bytes(root: Path) -> int:
-    """Return the bytes used under `root`, never following symlinks."""
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in filenames + dirnames:
+@dataclass(frozen=True)
+class OutputUsage:
+    """What a walk of the writable mounts found, and the first cap it went over, if any."""
+
+    bytes: int
+    entries: int
+    over: str = ""
+
+
+def _scan(fd: int, usage: list[int], seen: set[tuple[int, int]]) -> list[str]:
+    """Count one folder's entries into `usage` [bytes, entries, name bytes]; return subfolders.
+
+    Stops early (returning what it has) once the entry count reaches OUTPUT_MAX_ENTRIES.
+    """
+    subfolders: list[str] = []
+    try:
+        entries = os.scandir(fd)
+    except OSError:
+        return subfolders
+    with entries:
+        for entry in entries:
+            usage[1] += 1
+            usage[2] += len(os.fsencode(entry.name))
+            if usage[1] >= OUTPUT_MAX_ENTRIES or usage[2] > OUTPUT_MAX_NAME_BYTES:
+                break
             try:
-                info = os.lstat(os.path.join(dirpath, name))
+                info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if stat.S_ISREG(info.st_mode):
-                total += max(info.st_size, info.st_blocks * 512)
-    return total
+            if stat.S_ISDIR(info.st_mode):
+                subfolders.append(entry.name)
+            elif stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))  # a hard link counts its bytes once
+                usage[0] += max(info.st_size, info.st_blocks * 512)
+    return subfolders
 
 
-def output_truncated(mounts: Sequence[Mount], limits: Limits) -> bool:
-    """Return whether the writable mounts reached the output cap."""
+def _caps_passed(usage: list[int], depth: int) -> str:
+    if usage[1] >= OUTPUT_MAX_ENTRIES:
+        return f"the output folder reached its cap of {OUTPUT_MAX_ENTRIES} files and folders"
+    if usage[2] > OUTPUT_MAX_NAME_BYTES:
+        return f"the output folder's names add up to over {OUTPUT_MAX_NAME_BYTES} bytes"
+    if depth > OUTPUT_MAX_DEPTH:
+        return f"the output folder is nested over {OUTPUT_MAX_DEPTH} levels deep"
+    return ""
+
+
+def measure_output(root: Path) -> OutputUsage:
+    """Return the bytes and entries under `root`, in bounded time and memory.
+
+    The walk is iterative and works on folder descriptors (no recursion, no path
+    length limit, never follows a symlink); it stops at the first cap it reaches
+    (OUTPUT_MAX_ENTRIES, OUTPUT_MAX_DEPTH, OUTPUT_MAX_NAME_BYTES) and says which in
+    `over`. At most OUTPUT_MAX_DEPTH + 1 descriptors are open at once.
+    """
+    usage = [0, 0, 0]
+    seen: set[tuple[int, int]] = set()
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        top = os.open(root, flags)
+    except OSError:
+        return OutputUsage(0, 0)
+    stack: list[tuple[int, list[str]]] = [(top, [])]  # (folder, subfolders not yet walked)
+    over = ""
+    try:
+        stack[-1] = (top, _scan(top, usage, seen))
+        while stack:
+            over = _caps_passed(usage, len(stack) - 1)
+            if over:
+                break
+            fd, pending = stack[-1]
+            if not pending:
+                os.close(stack.pop()[0])
+                continue
+            try:
+                child = os.open(pending.pop(), flags, dir_fd=fd)
+            except OSError:
+                continue
+            stack.append((child, []))  # on the stack before the scan, so it is always closed
+            stack[-1] = (child, _scan(child, usage, seen))
+    finally:
+        for fd, _ in stack:
+            os.close(fd)
+    return OutputUsage(usage[0], usage[1], over)
+
+
+def output_overflow(mounts: Sequence[Mount], limits: Limits) -> str:
+    """Return why the writable mounts went over the output caps, or "" if they did not.
+
+    The byte cap counts as reached a little short of it, where a filesystem that
+    refuses writes at the cap stops.
+    """
     cap = limits.output_mb * 1024 * 1024
-    used = sum(directory_bytes(m.source) for m in mounts if m.writable)
-    # A filesystem that refuses writes at the cap stops a little short of it.
-    return used >= cap - 256 * 1024
+    used = 0
+    for mount in mounts:
+        if not mount.writable:
+            continue
+        usage = measure_output(mount.source)
+        if usage.over:
+            return usage.over
+        used += usage.bytes
+    if used >= cap - 256 * 1024:
+        return f"the output folder reached its {limits.output_mb} MiB cap"
+    return ""
 
 
 class TailReader(threading.Thread):

@@ -13,8 +13,9 @@ to 65534). So one run is a short chain of execs:
     inner bwrap   unprivileged: a user namespace mapping 65534 to itself, with
                   further user namespaces disabled; says on a status pipe that
                   the sandbox is set up; installs the judge's seccomp filter (the
-                  docker profile's deny list, compiled by seccomp_bpf.py and read
-                  from a memfd) right before it execs the run
+                  rules of seccomp/judge-seccomp.json: the deny list and the socket
+                  family allow-list, compiled by seccomp_bpf.py and read from a
+                  memfd) right before it execs the run
     env -u PWD    bwrap sets PWD; the run gets exactly `sandbox_env()`
 
 Before exec, the outer bwrap joins a fresh cgroup (memory without swap, pids,
@@ -50,7 +51,7 @@ from judge.sandbox.base import (
     Mount,
     RunFacts,
     TailReader,
-    output_truncated,
+    output_overflow,
     sandbox_env,
 )
 from judge.sandbox.cgroups import Cgroup, CgroupLayout, detect_layout
@@ -461,6 +462,7 @@ class BwrapSandbox:
         if not started and not timed_out and not oom:
             raise SandboxError(f"bwrap could not set up the run: {_last_line(err.text())}")
         exit_code, sig = _exit_and_signal(status)
+        overflow = output_overflow(mounts, limits)
         return RunFacts(
             exit_code=exit_code,
             signal=sig,
@@ -469,7 +471,8 @@ class BwrapSandbox:
             peak_mb=cgroup.peak_bytes() / MIB,
             oom=oom,
             timed_out=timed_out,
-            output_truncated=output_truncated(mounts, limits),
+            output_truncated=bool(overflow),
+            output_reason=overflow,
             stdout_tail=out.text(),
             stderr_tail=err.text(),
             log_truncated=out.truncated or err.truncated,

@@ -2,12 +2,18 @@
 
 Each run gets its own container from the sandbox image (docker/build-image.sh):
 no network, a read-only root, tmpfs for /tmp and the working folder, user 65534
-with no capabilities and no-new-privileges, the judge's seccomp profile
-(seccomp/judge-seccomp.json: Docker's default lets io_uring through on older
-engines; ours denies it, keyrings, namespaces, mounts, ptrace, perf, BPF, userfaultfd
-and kernel-state calls; its `comment` says why it is a deny list), memory without
+with no capabilities and no-new-privileges, a seccomp profile, memory without
 swap, a pids cap, pinned cores, a file-size cap. The container is removed after the
 run whatever happens.
+
+The seccomp profile is Docker's own default (the engine's copy, installed by
+scripts/setup-host.sh; missing means the backend is unavailable, never a weaker
+filter) with the judge's list (seccomp/judge-seccomp.json) merged in by
+seccomp_profile.py: a profile given to the engine replaces its default, so the merge
+only adds denials. Docker's default lets io_uring and every socket family through on
+older engines; the merged profile refuses io_uring, keyrings, namespaces, mounts,
+ptrace, perf, BPF, userfaultfd and kernel-state calls, and sockets of any family but
+AF_UNIX, AF_INET and AF_INET6 (AF_VSOCK is not namespaced and reaches the host).
 
 Why the command runs through `exec`: Docker deletes a container's cgroup the moment
 its first process exits, so the kernel's exact counters (peak memory, CPU time, OOM
@@ -39,14 +45,16 @@ from judge.sandbox.base import (
     LOG_TAIL_BYTES,
     SANDBOX_GID,
     SANDBOX_UID,
+    SCRATCH_MAX_INODES,
     WORK_DIR,
     Limits,
     Mount,
     RunFacts,
-    output_truncated,
+    output_overflow,
     sandbox_env,
 )
 from judge.sandbox.cgroups import UNIFIED, Cgroup, CgroupLayout, detect_layout
+from judge.sandbox.seccomp_profile import DOCKER_DEFAULT_PROFILE, docker_profile
 
 try:
     from docker.client import DockerClient, from_env
@@ -73,7 +81,6 @@ KEEPER = ["/bin/sleep", "infinity"]
 USER = f"{SANDBOX_UID}:{SANDBOX_GID}"
 API_TIMEOUT_S = 60
 MIB = 1024 * 1024
-SECCOMP_PROFILE = Path(__file__).parent / "seccomp" / "judge-seccomp.json"
 # How often a running command is checked on: often at first, less as it goes on.
 POLL_MIN_S = 0.005
 POLL_MAX_S = 0.05
@@ -199,19 +206,13 @@ def _api_usage(container: Container) -> _Usage | None:
     return _Usage(cpu_s=cpu.get("total_usage", 0) / 1e9, peak_mb=peak / MIB, oom_kills=0)
 
 
-def seccomp_profile() -> str:
-    """Return the judge's seccomp profile as compact JSON, as the engine takes it.
+def seccomp_profile(base: Path = DOCKER_DEFAULT_PROFILE) -> str:
+    """Return Docker's default profile at `base`, merged with the judge's, as compact JSON.
 
-    Raises SandboxUnavailable when the profile is missing or not valid JSON: the
-    backend never falls back to a weaker filter.
+    Raises SandboxUnavailable when either profile is missing or unreadable, or the
+    merge cannot keep every denial: the backend never falls back to a weaker filter.
     """
-    try:
-        profile = json.loads(SECCOMP_PROFILE.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SandboxUnavailable(
-            f"seccomp profile {SECCOMP_PROFILE} unreadable ({_one_line(exc)}): reinstall the judge"
-        ) from None
-    return json.dumps(profile, separators=(",", ":"))
+    return json.dumps(docker_profile(base), separators=(",", ":"))
 
 
 class DockerSandbox:
@@ -225,8 +226,12 @@ class DockerSandbox:
         client: DockerClient,
         image: str = DEFAULT_IMAGE,
         cgroup_layout: CgroupLayout | None = None,
+        seccomp_base: Path = DOCKER_DEFAULT_PROFILE,
     ) -> None:
-        """Use `client` and `image`; `cgroup_layout` defaults to this machine's, if any."""
+        """Use `client` and `image`; `cgroup_layout` defaults to this machine's, if any.
+
+        `seccomp_base` is Docker's default seccomp profile, which the judge's adds to.
+        """
         self._client = client
         self.image = image
         if cgroup_layout is None:
@@ -236,11 +241,13 @@ class DockerSandbox:
                 log.info("no cgroup filesystem visible (%s); using docker stats", exc)
         self._cgroup_layout = cgroup_layout
         self._warned_stats = False
-        self._seccomp = seccomp_profile()
+        self._seccomp = seccomp_profile(seccomp_base)
 
     @classmethod
-    def open(cls, image: str | None = None) -> DockerSandbox:
-        """Connect to the engine and check the image exists.
+    def open(
+        cls, image: str | None = None, seccomp_base: Path = DOCKER_DEFAULT_PROFILE
+    ) -> DockerSandbox:
+        """Connect to the engine, check the image exists and build the seccomp profile.
 
         Raises SandboxUnavailable with the reason and the fix.
         """
@@ -279,7 +286,11 @@ class DockerSandbox:
         except DockerException as exc:
             client.close()
             raise SandboxUnavailable(f"cannot inspect image {image}: {_one_line(exc)}") from exc
-        return cls(client, image)
+        try:
+            return cls(client, image, seccomp_base=seccomp_base)
+        except SandboxUnavailable:
+            client.close()
+            raise
 
     @property
     def python(self) -> str:
@@ -307,7 +318,9 @@ class DockerSandbox:
     ) -> Container:
         memory = limits.memory_mb * MIB
         output_cap = limits.output_mb * MIB
-        tmpfs_options = f"rw,nosuid,nodev,noexec,size={limits.tmp_mb}m"
+        tmpfs_options = (
+            f"rw,nosuid,nodev,noexec,size={limits.tmp_mb}m,nr_inodes={SCRATCH_MAX_INODES}"
+        )
         return self._client.containers.create(
             self.image,
             entrypoint=KEEPER[:1],
@@ -379,6 +392,7 @@ class DockerSandbox:
         if tails.is_alive():
             tails.close()
         exit_code, sig = self._exit_status(state.get("ExitCode"))
+        overflow = output_overflow(mounts, limits)
         return RunFacts(
             exit_code=exit_code,
             signal=sig,
@@ -387,7 +401,8 @@ class DockerSandbox:
             peak_mb=usage.peak_mb if usage else 0.0,
             oom=oom_killed or (usage is not None and usage.oom_kills > 0),
             timed_out=timed_out,
-            output_truncated=output_truncated(mounts, limits),
+            output_truncated=bool(overflow),
+            output_reason=overflow,
             stdout_tail=tails.text(0),
             stderr_tail=tails.text(1),
             log_truncated=tails.truncated,

@@ -26,7 +26,7 @@ from judge.sandbox.base import (
     Mount,
     RunFacts,
     TailReader,
-    output_truncated,
+    output_overflow,
     sandbox_env,
 )
 
@@ -133,6 +133,7 @@ class ProcessSandbox:
         oom = peak_mb >= 0.95 * limits.memory_mb or (
             exit_code not in (0, None) and "MemoryError" in stderr_tail[-2000:]
         )
+        overflow = output_overflow(mounts, limits)
         return RunFacts(
             exit_code=exit_code,
             signal=sig,
@@ -141,7 +142,8 @@ class ProcessSandbox:
             peak_mb=peak_mb,
             oom=oom,
             timed_out=timed_out,
-            output_truncated=output_truncated(mounts, limits),
+            output_truncated=bool(overflow),
+            output_reason=overflow,
             stdout_tail=out.text(),
             stderr_tail=stderr_tail,
             log_truncated=out.truncated or err.truncated,

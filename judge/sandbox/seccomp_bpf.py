@@ -1,9 +1,10 @@
-"""The judge's seccomp profile compiled by hand to a classic BPF program, for bwrap.
+"""The judge's seccomp rules compiled by hand to a classic BPF program, for bwrap.
 
-Docker takes the profile (seccomp/judge-seccomp.json) as JSON; bubblewrap takes a
-compiled filter on a file descriptor (`--seccomp FD`). libseccomp is not reliably
-installable from PyPI, so this module turns the same JSON into the program itself,
-and the deny list stays in one place.
+The judge's rules live in one place, seccomp/judge-seccomp.json. Docker gets them
+merged into its own default profile (seccomp_profile.py); bubblewrap takes a compiled
+filter on a file descriptor (`--seccomp FD`). libseccomp is not reliably installable
+from PyPI, so this module turns the JSON, read as default ALLOW plus denials, into the
+program itself.
 
 Only x86_64 is supported. The program:
 
@@ -12,6 +13,9 @@ Only x86_64 is supported. The program:
     for each denied syscall    JEQ nr -> RET ERRNO(errno of its rule)
     for each argument rule     JEQ nr -> load the low half of the argument ->
                                JSET mask -> RET ERRNO; else reload nr and go on
+    for socket, socketpair     JEQ nr -> load the low half of argument 0 (the family,
+                               an int) -> JEQ each allowed family -> reload nr and go
+                               on; none matched -> RET ERRNO (`socketFamilies`)
     RET ALLOW
 
 Argument rules are limited to what the profile uses: SCMP_CMP_MASKED_EQ with a
@@ -25,7 +29,6 @@ byte, and the kernel accepts the flag only from clone3 and unshare, both denied.
 
 from __future__ import annotations
 
-import json
 import platform
 import struct
 from collections.abc import Mapping, Sequence
@@ -34,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from judge.errors import SandboxUnavailable
+from judge.sandbox.seccomp_profile import JUDGE_PROFILE, load_profile, socket_families
 
-PROFILE = Path(__file__).parent / "seccomp" / "judge-seccomp.json"
+PROFILE = JUDGE_PROFILE
 
 # Classic BPF opcodes (linux/bpf_common.h).
 LD_W_ABS = 0x20  # BPF_LD | BPF_W | BPF_ABS
@@ -55,8 +59,10 @@ SECCOMP_RET_ERRNO = 0x00050000
 SECCOMP_RET_ALLOW = 0x7FFF0000
 EPERM = 1
 MAX_ERRNO = 4095
+# Allowed families are tested one JEQ each, within a conditional jump's 8-bit reach.
+MAX_FAMILIES = 32
 
-# x86_64 numbers (asm/unistd_64.h) of the names the profile denies. None: the name is
+# x86_64 numbers (asm/unistd_64.h) of the names the profile filters. None: the name is
 # no x86_64 syscall (i386 or another architecture only), so there is nothing to filter.
 X86_64_SYSCALLS: Mapping[str, int | None] = {
     "_sysctl": 156,
@@ -112,6 +118,9 @@ X86_64_SYSCALLS: Mapping[str, int | None] = {
     "sethostname": 170,
     "setns": 308,
     "settimeofday": 164,
+    "socket": 41,
+    "socketcall": None,  # the i386 multiplexer; i386 calls are killed anyway
+    "socketpair": 53,
     "stime": None,
     "swapoff": 168,
     "swapon": 167,
@@ -243,7 +252,35 @@ def build_program(profile: Mapping[str, Any]) -> list[Instruction]:
             _ret(_errno(errno)),
             _load(NR_OFFSET),
         ]
+    program += _family_checks(profile, plain)
     program.append(_ret(SECCOMP_RET_ALLOW))
+    return program
+
+
+def _family_checks(profile: Mapping[str, Any], plain: Mapping[int, int]) -> list[Instruction]:
+    """Return the blocks that refuse socket families outside the profile's allow-list."""
+    families = socket_families(profile)
+    if families is None:
+        return []
+    if len(families.allow) > MAX_FAMILIES:
+        raise _unsupported(f"more than {MAX_FAMILIES} socket families")
+    count = len(families.allow)
+    program: list[Instruction] = []
+    for name in families.names:
+        nr = _number(name)
+        if nr is None or nr in plain:
+            continue  # no such x86_64 syscall, or denied outright already
+        program += [
+            Instruction(JEQ_K, 0, count + 3, nr),  # not this syscall: past the block
+            _load(ARGS_OFFSET),  # the family: argument 0's low 32 bits, as the kernel reads it
+            *(
+                # An allowed family jumps to the reload of nr below.
+                Instruction(JEQ_K, count - i, 0, family)
+                for i, family in enumerate(families.allow)
+            ),
+            _ret(_errno(families.errno)),
+            _load(NR_OFFSET),
+        ]
     return program
 
 
@@ -264,12 +301,4 @@ def compiled_profile(path: Path = PROFILE) -> bytes:
             f"the bwrap backend's seccomp filter supports x86_64 only, not {machine}: "
             f"use --sandbox docker"
         )
-    try:
-        profile = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise SandboxUnavailable(
-            f"seccomp profile {path} unreadable ({exc}): reinstall the judge"
-        ) from exc
-    if not isinstance(profile, dict):
-        raise _unsupported("a top level that is not an object")
-    return assemble(build_program(profile))
+    return assemble(build_program(load_profile(path, "reinstall the judge")))

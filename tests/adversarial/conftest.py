@@ -1,10 +1,12 @@
 """Shared machinery of the adversarial suite: judge an attack, then check the judge is unharmed.
 
 Every attack test gets `attack`, a callable that judges a submission (source text) on
-one backend and records the verdict for the report. After each test the `unharmed`
-check runs an honest submission (it must get AC) and looks for host traces: no
-process left running as the sandbox user, no new judge folder in the temp folder,
-no container left behind, no cgroup left behind.
+one backend and records the verdict for the report, with what the judge's own process
+spent on it: CPU time and peak memory, held to JUDGE_CPU_BUDGET_S and
+JUDGE_MEMORY_BUDGET_MB, so a judge-side denial of service fails the attack's test.
+After each test the `unharmed` check runs an honest submission (it must get AC) and
+looks for host traces: no process left running as the sandbox user, no new judge
+folder in the temp folder, no container left behind, no cgroup left behind.
 
 Set ADVERSARIAL_REPORT=path.json to write every (attack, backend, verdict) seen;
 `python tests/adversarial/report.py path.json` prints the table.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import tempfile
 import textwrap
 import time
@@ -35,6 +38,10 @@ BANK = Bank(FIXTURES / "bank")
 SECRET = Secret(b"adversarial-secret-1d7c3a", "test")
 HONEST = BANK.reference_dir / "threshold" / "accepted" / "solution.py"
 FOUND = 42  # the exit code an attack uses to say "I got through"
+# What judging one attack may cost the judge's own process (not the sandbox, not the
+# scorer): an honest run costs it about 0.1-0.5 s of CPU and a few MiB.
+JUDGE_CPU_BUDGET_S = 5.0
+JUDGE_MEMORY_BUDGET_MB = 256
 
 _REPORT: list[dict[str, object]] = []
 _TRACES: list[dict[str, object]] = []
@@ -56,18 +63,63 @@ class Attack:
     def judge_file(
         self, source: Path, slug: str = "threshold", cpuset: tuple[int, ...] | None = None
     ) -> Result:
+        """Judge `source`; record its verdict and the judge's own cost, held to the budget.
+
+        A file the judge refuses (InvalidSource) is recorded as CE and re-raised.
+        """
         problem = BANK.problem(slug)
-        result = run_submission(problem, source, self.sandbox, SECRET, BANK, cpuset)
-        _REPORT.append(
-            {
-                "attack": self.test_name,
-                "backend": self.sandbox.name,
-                "verdict": str(result.verdict),
-                "exit_code": result.details.get("exit_code"),
-                "leak": result.details.get("exit_code") == FOUND,
-            }
-        )
-        return result
+        cost = JudgeCost.start()
+        verdict, exit_code = "CE", None
+        try:
+            result = run_submission(problem, source, self.sandbox, SECRET, BANK, cpuset)
+            verdict, exit_code = str(result.verdict), result.details.get("exit_code")
+            return result
+        finally:
+            cpu_s, peak_mb = cost.stop()
+            _REPORT.append(
+                {
+                    "attack": self.test_name,
+                    "backend": self.sandbox.name,
+                    "verdict": verdict,
+                    "exit_code": exit_code,
+                    "leak": exit_code == FOUND,
+                    "judge_cpu_s": round(cpu_s, 3),
+                    "judge_peak_mb": round(peak_mb, 1),
+                }
+            )
+            assert cpu_s < JUDGE_CPU_BUDGET_S, f"the judge spent {cpu_s:.1f} s of CPU"
+            assert peak_mb < JUDGE_MEMORY_BUDGET_MB, f"the judge grew by {peak_mb:.0f} MiB"
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class JudgeCost:
+    """The judge process's own CPU time and peak memory growth over one judgement.
+
+    Peak memory: the kernel's high-water mark (VmHWM), reset at the start by writing 5
+    to /proc/self/clear_refs, minus the resident size then.
+    """
+
+    cpu_start: float
+    rss_start_kib: int
+
+    @classmethod
+    def start(cls) -> JudgeCost:
+        Path("/proc/self/clear_refs").write_text("5")
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return cls(usage.ru_utime + usage.ru_stime, _status_kib("VmRSS"))
+
+    def stop(self) -> tuple[float, float]:
+        """Return (CPU seconds, peak MiB above the start)."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        peak = max(0, _status_kib("VmHWM") - self.rss_start_kib)
+        return usage.ru_utime + usage.ru_stime - self.cpu_start, peak / 1024
 
 
 def _sandbox_user_processes() -> set[int]:

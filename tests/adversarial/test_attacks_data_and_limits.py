@@ -559,9 +559,12 @@ def test_host_loopback_resolver_receives_no_dns_query(
         except OSError:
             pass
         # Ask the system resolver only where no interface but loopback exists, so a
-        # broken sandbox never sends a query past this machine's loopback.
-        if any(name != "lo" for _, name in socket.if_nameindex()):
-            print("interfaces:", socket.if_nameindex())
+        # broken sandbox never sends a query past this machine's loopback. The names come
+        # from /proc/net/dev: if_nameindex needs a netlink socket, which is refused.
+        lines = open("/proc/net/dev").read().splitlines()[2:]
+        interfaces = [line.split(":")[0].strip() for line in lines]
+        if interfaces != ["lo"]:
+            print("interfaces:", interfaces)
             sys.exit({FOUND})
         try:
             socket.getaddrinfo("judge-dns-probe.invalid", 53)

@@ -572,8 +572,9 @@ def test_sklearn_dataset_loaders_find_no_public_data(attack: Attack) -> None:
     result = attack(
         then_honest(
             f"""
-            import socket
-            if [name for _, name in socket.if_nameindex()] != ["lo"]:
+            # Interfaces from /proc/net/dev (if_nameindex needs netlink, which is refused).
+            lines = open("/proc/net/dev").read().splitlines()[2:]
+            if [line.split(":")[0].strip() for line in lines] != ["lo"]:
                 raise SystemExit(44)  # a network exists: do not try (tests stay on loopback)
             from sklearn import datasets
             try:

@@ -163,3 +163,46 @@ def test_run_pinning_gives_each_run_its_own_core(tmp_path: Path) -> None:
     judge_round(fixture_round(), BANK, subs, store, sandbox, SECRET, jobs=2)
     assert seen and all(len(cpus) == 1 for cpus in seen)
     assert {cpus for cpus in seen} <= {(0,), (1,)}
+
+
+class FailingSandbox(FakeSandbox):
+    """Infrastructure that fails on every run: every verdict is IE."""
+
+    def run(self, *args: object, **kwargs: object) -> RunFacts:
+        raise RuntimeError("the engine went away")
+
+
+def test_an_internal_error_on_the_same_bytes_is_retried_twice_then_left_to_the_organiser(
+    tmp_path: Path,
+) -> None:
+    round_ = fixture_round()
+    store = VerdictStore(tmp_path / "results")
+    subs = tmp_path / "subs"
+    hand_in(subs, "ann", "threshold.py", "print('hi')\n")
+    failing = FailingSandbox(OK)
+    for attempt in (1, 2, 3):
+        summary = judge_round(round_, BANK, subs, store, failing, SECRET)
+        record = summary.records["ann/threshold.py"]
+        assert summary.judged == 1 and record.result.verdict is Verdict.IE
+        assert record.ie_tries == attempt
+    summary = judge_round(round_, BANK, subs, store, failing, SECRET)
+    assert summary.judged == 0 and len(failing.calls) == 0
+    assert any("failed on this file 3 times" in n for n in summary.discovery.notices)
+    assert store.read_manifest().notices == summary.discovery.notices
+    # The organiser's explicit rejudge still judges it; a working judge clears the count.
+    outcome = rejudge_problem(round_, "threshold", BANK, store, fake(), SECRET)
+    assert outcome.judged == 1
+    record = store.load()["ann/threshold.py"]
+    assert record.result.verdict is Verdict.WA and record.ie_tries == 0
+
+
+def test_a_changed_file_after_internal_errors_is_judged_afresh(tmp_path: Path) -> None:
+    round_ = fixture_round()
+    store = VerdictStore(tmp_path / "results")
+    subs = tmp_path / "subs"
+    hand_in(subs, "ann", "threshold.py", "print('hi')\n")
+    for _ in range(3):
+        judge_round(round_, BANK, subs, store, FailingSandbox(OK), SECRET)
+    hand_in(subs, "ann", "threshold.py", "print('fixed')\n")
+    summary = judge_round(round_, BANK, subs, store, fake(), SECRET)
+    assert summary.judged == 1 and summary.records["ann/threshold.py"].ie_tries == 0
