@@ -7,6 +7,7 @@ or score range per file (keys are paths like `wrong_answer/foo.py`, or `starter`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -155,3 +156,27 @@ def find_bank(start: Path) -> Bank:
         if (folder / "problems").is_dir() and (folder / "datasets").is_dir():
             return Bank(folder)
     raise SpecError(f"no problem bank (problems/ and datasets/) at or above {start}")
+
+
+def problem_digest(problem: Problem, bank: Bank) -> str:
+    """Return a SHA-256 of everything that decides a problem's verdicts.
+
+    The spec, statement and starter, the dataset recipe, and every file under the
+    problem's reference folder (the references that make expected answers), by path and
+    bytes; a rejudge can tell whether any of it changed.
+    """
+    recipe = bank.datasets_dir / f"{problem.spec.dataset.recipe}.py"
+    files = [problem.folder / "spec.yaml", problem.statement, problem.starter, recipe]
+    if problem.reference_folder.is_dir():
+        files += sorted(
+            path
+            for path in problem.reference_folder.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts
+        )
+    digest = hashlib.sha256()
+    for path in files:
+        name = path.relative_to(bank.root) if path.is_relative_to(bank.root) else path
+        digest.update(str(name).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+        digest.update(b"\0")
+    return digest.hexdigest()

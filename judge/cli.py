@@ -32,7 +32,7 @@ from judge.rounds.publish import Published, publish
 from judge.rounds.roundfile import Round, load_round, round_path
 from judge.rounds.standings import Standings
 from judge.rounds.store import VerdictStore
-from judge.runner import run_submission
+from judge.runner import Judge, as_result
 from judge.sandbox import CHOICES, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
 from judge.spec import SECTIONS, Problem, spec_json_schema
@@ -314,7 +314,8 @@ def run(
         warn_if_not_isolated(choice.sandbox)
         secret = current_secret()
         with errors.status(f"judging {file.name} on {slug} in {choice.sandbox.name}..."):
-            result = run_submission(problem, file, choice.sandbox, secret, bank)
+            outcome = Judge(bank, choice.sandbox, secret).judge(problem, file)
+            result = as_result(outcome, problem)
     except SandboxError as exc:
         fail(str(exc), 1)
     except JudgeError as exc:
@@ -346,10 +347,12 @@ def demo(
     secret = current_secret()
     items = [(p, s) for p in problems for s in labelled_submissions(p)]
 
+    judge = Judge(bank, choice.sandbox, secret)
+
     def judge_one(item: tuple[Problem, LabelledSubmission], cpuset: tuple[int, ...]) -> Result:
         problem, submission = item
         pinned = cores_for(cpuset, problem.spec.limits.cpus)
-        return run_submission(problem, submission.path, choice.sandbox, secret, bank, pinned)
+        return as_result(judge.judge(problem, submission.path, cpuset=pinned), problem)
 
     results: dict[tuple[str, str], Result] = {}
     with Progress(console=errors, transient=True) as progress:

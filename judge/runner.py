@@ -1,51 +1,62 @@
-"""Judge one submission on one problem: prepare the run, sandbox it, score it -> Result.
+"""Judge one submission on one problem: the Judge object, its three steps, and the verdicts.
+
+    judge = Judge(bank, sandbox, secret)
+    with judge.prepare(problem, source) as prepared:   # folders, data, command, limits
+        facts = judge.execute(prepared)               # the sandbox run -> RunFacts
+        result = judge.score(prepared, facts)         # facts and outputs -> Result
+    outcome = judge.judge(problem, source)            # the three chained: Result | Retry
+
+The Judge owns what used to be module state: the scorer server it scores with and the
+memo of expected answers (a function problem's reference is run once per draw, not
+once per submission). How a problem is staged and scored belongs to its kind
+(judge.kinds); this module knows no kind.
 
 The submission sees public training data and the hidden split's inputs only; the
-hidden labels and expected answers stay in this process. Nothing computed inside
-the sandbox is trusted: predictions and returned values are read back as untrusted
-files and scored in a separate scorer process (judge.scorer).
+hidden labels and expected answers stay in this process. Nothing computed inside the
+sandbox is trusted: outputs are read back as untrusted files and scored in a separate
+scorer process (judge.scorer).
+
+Failures are decided in one place, `judge`: the contestant's fault is a verdict (IO,
+OLE, RE, ...; an unrunnable file raises InvalidSource before anything runs); a broken
+problem raises SpecError; an infrastructure failure that may go away (SandboxError: the
+engine, a cgroup) is a Retry; any other exception is IE, logged with the file's digest.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import shutil
-import subprocess
-import sys
-import tempfile
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from judge.bank import Bank
-from judge.data import (
-    Secret,
-    draw_function_calls,
-    draw_train_predict,
-    public_indices,
-    write_calls,
-    write_public_train_predict,
-)
+from judge.bank import Bank, problem_digest
+from judge.data import Secret
 from judge.errors import InvalidOutput, InvalidSource, SandboxError, ScorerError, SpecError
+from judge.kinds import get_kind
 from judge.notebooks import notebook_to_script
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
-from judge.scorer import Scores, score_outputs
+from judge.scorer import ScorerServer, Scores, default_server, score_outputs
 from judge.scoring import passes, scaled_points
 from judge.spec import Problem
 from judge.text import printable
-from judge.verdicts import MESSAGES, MetricValue, Result, Verdict
+from judge.verdicts import MESSAGES, MetricValue, Outcome, Result, Retry, Verdict
 
 log = logging.getLogger(__name__)
 
-HARNESS = Path(__file__).parent / "harness" / "function_harness.py"
+try:
+    JUDGE_VERSION = metadata.version("olympiad-judge")
+except metadata.PackageNotFoundError:  # run from a checkout without installing
+    JUDGE_VERSION = "unknown"
 MAX_SOURCE_BYTES = 1024 * 1024
 MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024  # stored outputs (plots) make notebooks large
 STDERR_LINES = 20
 STDERR_CHARS = 2000
-REFERENCE_TIMEOUT_S = 120
 
 
 def read_source(path: Path) -> str:
@@ -131,49 +142,239 @@ def _metric_verdict(problem: Problem, scores: Scores) -> Scored:
     return Scored(verdict, value, f"{MESSAGES[verdict]} {detail}", scores.public)
 
 
-_expected_cache: dict[str, list[Any]] = {}
-
-
-def expected_values(problem: Problem, calls_path: Path) -> list[Any]:
-    """Run the (trusted) reference on the hidden calls outside the sandbox and return its values."""
-    assert problem.spec.function is not None
-    reference = problem.reference_folder / problem.spec.function.reference
-    if not reference.is_file():
-        raise SpecError(f"{reference}: reference solution missing")
-    key = hashlib.sha256(calls_path.read_bytes() + reference.read_bytes()).hexdigest()
-    if key in _expected_cache:
-        return _expected_cache[key]
-    with tempfile.TemporaryDirectory(prefix="judge-reference-") as tmp:
-        out = Path(tmp) / "expected.json"
-        # -B: importing the reference must not leave __pycache__ in reference/.
-        command = [sys.executable, "-I", "-B", str(HARNESS), str(reference), str(calls_path)]
-        command.append(str(out))
-        try:
-            proc = subprocess.run(
-                command, capture_output=True, text=True, timeout=REFERENCE_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise SpecError(f"{reference}: reference took over {REFERENCE_TIMEOUT_S}s") from None
-        if proc.returncode != 0:
-            raise SpecError(f"{reference}: reference failed: {stderr_excerpt(proc.stderr)}")
-        results = json.loads(out.read_text(encoding="utf-8"))
-    failed = [r["error"] for r in results if not r["ok"]]
-    if failed:
-        raise SpecError(f"{reference}: reference raised on a hidden call: {failed[0]}")
-    values = [r["value"] for r in results]
-    _expected_cache[key] = values
-    return values
-
-
-def _limits(problem: Problem, cpuset: tuple[int, ...] | None) -> Limits:
+def run_limits(problem: Problem, cpuset: tuple[int, ...] | None) -> Limits:
+    """Return a problem's limits, pinned to `cpuset` (default: the first `cpus` cores)."""
     spec = problem.spec.limits
     cores = cpuset if cpuset is not None else tuple(range(spec.cpus))
     return Limits(
-        wall_s=spec.wall_s,
-        memory_mb=spec.memory_mb,
-        cpuset=cores,
-        output_mb=spec.output_mb,
+        wall_s=spec.wall_s, memory_mb=spec.memory_mb, cpuset=cores, output_mb=spec.output_mb
     )
+
+
+@dataclass
+class PreparedRun:
+    """One run made ready: its folders, command and limits for the sandbox; its truth kept here.
+
+    Holds the run's folders until closed (a context manager); `truth` never reaches them.
+    """
+
+    problem: Problem
+    command: list[str]
+    mounts: list[Mount]
+    limits: Limits
+    env: dict[str, str]
+    output: Path
+    truth: Any
+    public: list[int]
+    source_sha256: str
+    _cleanup: ExitStack = field(repr=False)
+
+    def close(self) -> None:
+        """Remove the run's folders."""
+        self._cleanup.close()
+
+    def __enter__(self) -> PreparedRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Judge:
+    """Judges submissions on one bank's problems, in one sandbox, with one secret.
+
+    Safe to share between threads; `close()` (or `with Judge(...)`) stops the scorer
+    server it started. scorer: a ScorerServer to share; default: the process's own.
+    """
+
+    def __init__(
+        self, bank: Bank, sandbox: Sandbox, secret: Secret, scorer: ScorerServer | None = None
+    ) -> None:
+        self.bank = bank
+        self.sandbox = sandbox
+        self.secret = secret
+        self.scorer = scorer or default_server()
+        self._memo: dict[str, Any] = {}
+        self._memo_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the scorer server if this Judge was given its own."""
+        if self.scorer is not default_server():
+            self.scorer.close()
+
+    def __enter__(self) -> Judge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()  # outside the lock: a slow reference must not stall other runs
+        with self._memo_lock:
+            return self._memo.setdefault(key, value)
+
+    def prepare(
+        self,
+        problem: Problem,
+        source: Path | str,
+        contestant: str | None = None,
+        cpuset: tuple[int, ...] | None = None,
+    ) -> PreparedRun:
+        """Stage a run: write the code and the data the sandbox may see; keep the truth.
+
+        source: the submission's file (read and checked: InvalidSource if it cannot
+        run) or its text. contestant: whose hidden data, for problems drawn per
+        contestant. cpuset: host cores to pin the run to.
+        """
+        text = read_source(source) if isinstance(source, Path) else source
+        kind = get_kind(problem.spec.kind)
+        limits = run_limits(problem, cpuset)
+        cleanup = ExitStack()
+        try:
+            root = cleanup.enter_context(run_folder())
+            code, data = root / "code", root / "data"
+            code.mkdir()
+            data.mkdir()
+            (code / "submission.py").write_text(text, encoding="utf-8")
+            staged = kind.stage(
+                problem, self.bank, self.secret, contestant, code, data, self._remember
+            )
+            for path in (code, data, *code.iterdir(), *data.iterdir()):
+                path.chmod(0o755 if path.is_dir() else 0o644)
+            output = cleanup.enter_context(capped_directory(root / "output", limits.output_mb))
+        except BaseException:
+            cleanup.close()
+            raise
+        mounts = [
+            Mount(code, CODE_DIR),
+            Mount(data, DATA_DIR),
+            Mount(output, OUTPUT_DIR, writable=True),
+        ]
+        return PreparedRun(
+            problem=problem,
+            command=[self.sandbox.python, *staged.command],
+            mounts=mounts,
+            limits=limits,
+            env={"DATA_DIR": DATA_DIR, "OUTPUT_DIR": OUTPUT_DIR},
+            output=output,
+            truth=staged.truth,
+            public=staged.public,
+            source_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            _cleanup=cleanup,
+        )
+
+    def execute(self, prepared: PreparedRun) -> RunFacts:
+        """Run the prepared command in the sandbox; SandboxError if the sandbox failed."""
+        return self.sandbox.run(prepared.command, prepared.mounts, prepared.limits, prepared.env)
+
+    def score(self, prepared: PreparedRun, facts: RunFacts) -> Result:
+        """Turn a run's facts and outputs into its Result.
+
+        Raises ScorerError when grading itself failed (the judge's fault).
+        """
+        problem = prepared.problem
+        spec = problem.spec
+        decided = verdict_from_facts(facts)
+        if decided is None:
+            try:
+                scores = score_outputs(
+                    spec,
+                    prepared.output,
+                    prepared.truth,
+                    prepared.public,
+                    prepared.limits.output_mb << 20,
+                    self.scorer,
+                )
+                decided = _metric_verdict(problem, scores)
+            except InvalidOutput as exc:
+                decided = Scored(Verdict.IO, None, f"{MESSAGES[Verdict.IO]} {exc}")
+        score, public_score = 0.0, 0.0
+        if decided.metric is not None:
+            score = scaled_points(decided.metric, decided.verdict is Verdict.AC, spec.scoring)
+        if decided.public_metric is not None:
+            public_ok = passes(decided.public_metric, spec.scoring.pass_, spec.metric.direction)
+            public_score = scaled_points(decided.public_metric, public_ok, spec.scoring)
+        return Result(
+            problem=problem.id,
+            verdict=decided.verdict,
+            score=score,
+            max_score=spec.scoring.max_points,
+            metric=MetricValue(spec.metric.name, decided.metric),
+            message=printable(decided.message),
+            sandbox=self.sandbox.name,
+            wall_s=round(facts.wall_s, 3),
+            cpu_s=round(facts.cpu_s, 3),
+            peak_mb=round(facts.peak_mb, 1),
+            public_score=public_score,
+            public_metric=decided.public_metric,
+            details={"exit_code": facts.exit_code, "signal": facts.signal},
+            provenance=self.provenance(problem),
+        )
+
+    def provenance(self, problem: Problem) -> dict[str, str]:
+        """Return what decides this Judge's verdicts on `problem` (Result.provenance)."""
+        digest = self._remember(f"digest:{problem.id}", lambda: problem_digest(problem, self.bank))
+        return {
+            "problem_sha256": str(digest),
+            "sandbox": getattr(self.sandbox, "identity", self.sandbox.name),
+            "judge": JUDGE_VERSION,
+        }
+
+    def judge(
+        self,
+        problem: Problem,
+        source: Path | str,
+        contestant: str | None = None,
+        cpuset: tuple[int, ...] | None = None,
+    ) -> Outcome:
+        """Prepare, execute and score one submission; decide every failure (module doc).
+
+        Raises InvalidSource for a file that cannot be run and SpecError for a broken
+        problem; returns a Retry for an infrastructure failure that may go away.
+        """
+        text = read_source(source) if isinstance(source, Path) else source
+        try:
+            with self.prepare(problem, text, contestant, cpuset) as prepared:
+                try:
+                    facts = self.execute(prepared)
+                except SandboxError as exc:
+                    log.warning("sandbox %s failed on %s: %s", self.sandbox.name, problem.id, exc)
+                    reason = printable(str(exc), keep_newlines=False)
+                    return Retry(problem.id, reason, self.sandbox.name)
+                return self.score(prepared, facts)
+        except (SpecError, InvalidSource):
+            raise
+        except ScorerError as exc:
+            log.exception("scorer failed on %s", problem.id)
+            return internal_error(problem, self.sandbox, str(exc))
+        except Exception as exc:  # untrusted content must never crash the judge: IE, logged
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            log.exception("judging %s failed (submission sha256 %s)", problem.id, digest)
+            reason = f"{type(exc).__name__} while judging; submission sha256 {digest[:16]}"
+            return internal_error(problem, self.sandbox, reason)
+
+
+def internal_error(problem: Problem, sandbox: Sandbox, reason: str) -> Result:
+    """Return the IE Result of a judge fault on `problem`."""
+    return Result(
+        problem=problem.id,
+        verdict=Verdict.IE,
+        score=0.0,
+        max_score=problem.spec.scoring.max_points,
+        metric=MetricValue(problem.spec.metric.name, None),
+        message=f"{MESSAGES[Verdict.IE]} ({printable(reason, keep_newlines=False)})",
+        sandbox=sandbox.name,
+    )
+
+
+def as_result(outcome: Outcome, problem: Problem) -> Result:
+    """Return the outcome as a Result: a Retry becomes IE, where nothing can retry it."""
+    if isinstance(outcome, Retry):
+        return outcome.as_result(problem.spec.scoring.max_points, problem.spec.metric.name)
+    return outcome
 
 
 def run_submission(
@@ -185,121 +386,9 @@ def run_submission(
     cpuset: tuple[int, ...] | None = None,
     contestant: str | None = None,
 ) -> Result:
-    """Judge `source` on `problem` in `sandbox` and return the Result.
+    """Judge `source` once through a Judge sharing the process's scorer; a Retry becomes IE.
 
-    Raises InvalidSource for a file that cannot be run and SpecError for a broken
-    problem; every other failure becomes a verdict (IE for the judge's own faults).
-    cpuset: host cores to pin the run to (default: the first `cpus` cores).
-    contestant: whose hidden data, for problems drawn per contestant.
+    For one-off callers; a caller that judges many files keeps one Judge instead.
     """
-    text = read_source(source)
-    try:
-        return _judge_text(problem, text, sandbox, secret, bank, cpuset, contestant)
-    except SpecError:
-        raise
-    except Exception as exc:  # untrusted content must never crash the judge: IE, logged
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        log.exception(
-            "judging %s on %s failed (submission sha256 %s)", source.name, problem.id, digest
-        )
-        reason = f"{type(exc).__name__} while judging; submission sha256 {digest[:16]}"
-        return _internal_error(problem, sandbox, reason)
-
-
-def _judge_text(
-    problem: Problem,
-    text: str,
-    sandbox: Sandbox,
-    secret: Secret,
-    bank: Bank,
-    cpuset: tuple[int, ...] | None,
-    contestant: str | None,
-) -> Result:
-    """Run and score a submission's source text (see run_submission)."""
-    spec = problem.spec
-    limits = _limits(problem, cpuset)
-    with run_folder() as root:
-        code, data = root / "code", root / "data"
-        code.mkdir()
-        (code / "submission.py").write_text(text, encoding="utf-8")
-        env = {"DATA_DIR": DATA_DIR, "OUTPUT_DIR": OUTPUT_DIR}
-        if spec.kind == "train-predict":
-            drawn = draw_train_predict(spec, bank.datasets_dir, secret, contestant=contestant)
-            write_public_train_predict(drawn, data, include_test=True)
-            command = [sandbox.python, "-I", f"{CODE_DIR}/submission.py"]
-        else:
-            calls = draw_function_calls(spec, bank.datasets_dir, secret, contestant=contestant)
-            calls_path = write_calls(calls, data)
-            expected = expected_values(problem, calls_path)
-            shutil.copyfile(HARNESS, code / "harness.py")
-            command = [
-                sandbox.python,
-                "-I",
-                f"{CODE_DIR}/harness.py",
-                f"{CODE_DIR}/submission.py",
-                f"{DATA_DIR}/calls.json",
-                f"{OUTPUT_DIR}/results.json",
-            ]
-        for path in (code, data, *code.iterdir()):
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        with capped_directory(root / "output", limits.output_mb) as output:
-            mounts = [
-                Mount(code, CODE_DIR),
-                Mount(data, DATA_DIR),
-                Mount(output, OUTPUT_DIR, writable=True),
-            ]
-            try:
-                facts = sandbox.run(command, mounts, limits, env)
-            except SandboxError as exc:
-                log.exception("sandbox %s failed on %s", sandbox.name, problem.id)
-                return _internal_error(problem, sandbox, str(exc))
-            decided = verdict_from_facts(facts)
-            if decided is None:
-                truth = drawn.hidden_y if spec.kind == "train-predict" else expected
-                public = public_indices(spec, secret, contestant).tolist()
-                try:
-                    scores = score_outputs(spec, output, truth, public, limits.output_mb << 20)
-                    decided = _metric_verdict(problem, scores)
-                except InvalidOutput as exc:
-                    decided = Scored(Verdict.IO, None, f"{MESSAGES[Verdict.IO]} {exc}")
-                except ScorerError as exc:
-                    log.exception("scorer failed on %s", problem.id)
-                    return _internal_error(problem, sandbox, str(exc), facts)
-    score, public_score = 0.0, 0.0
-    if decided.metric is not None:
-        score = scaled_points(decided.metric, decided.verdict is Verdict.AC, spec.scoring)
-    if decided.public_metric is not None:
-        public_ok = passes(decided.public_metric, spec.scoring.pass_, spec.metric.direction)
-        public_score = scaled_points(decided.public_metric, public_ok, spec.scoring)
-    return Result(
-        problem=problem.id,
-        verdict=decided.verdict,
-        score=score,
-        max_score=spec.scoring.max_points,
-        metric=MetricValue(spec.metric.name, decided.metric),
-        message=printable(decided.message),
-        sandbox=sandbox.name,
-        wall_s=round(facts.wall_s, 3),
-        cpu_s=round(facts.cpu_s, 3),
-        peak_mb=round(facts.peak_mb, 1),
-        public_score=public_score,
-        public_metric=decided.public_metric,
-        details={"exit_code": facts.exit_code, "signal": facts.signal},
-    )
-
-
-def _internal_error(
-    problem: Problem, sandbox: Sandbox, reason: str, facts: RunFacts | None = None
-) -> Result:
-    return Result(
-        problem=problem.id,
-        verdict=Verdict.IE,
-        score=0.0,
-        max_score=problem.spec.scoring.max_points,
-        metric=MetricValue(problem.spec.metric.name, None),
-        message=f"{MESSAGES[Verdict.IE]} ({printable(reason, keep_newlines=False)})",
-        sandbox=sandbox.name,
-        wall_s=round(facts.wall_s, 3) if facts else 0.0,
-        cpu_s=round(facts.cpu_s, 3) if facts else 0.0,
-        peak_mb=round(facts.peak_mb, 1) if facts else 0.0,
-    )
+    outcome = Judge(bank, sandbox, secret).judge(problem, source, contestant, cpuset)
+    return as_result(outcome, problem)

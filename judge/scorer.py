@@ -39,8 +39,7 @@ from typing import IO, Any
 import numpy as np
 
 from judge.errors import InvalidOutput, ScorerError
-from judge.outputs import read_function_results, read_predictions
-from judge.scoring import cases_passed, compute_metric
+from judge.kinds import get_kind
 from judge.spec import ProblemSpec
 
 SCORER_TIMEOUT_S = 120
@@ -139,6 +138,11 @@ _server = ScorerServer()
 atexit.register(_server.close)
 
 
+def default_server() -> ScorerServer:
+    """Return the process's shared scorer server (started on first use, stopped at exit)."""
+    return _server
+
+
 def score_outputs(
     spec: ProblemSpec,
     output: Path,
@@ -149,7 +153,7 @@ def score_outputs(
 ) -> Scores:
     """Score the outputs in `output` against `truth` in the scorer process.
 
-    truth: hidden labels (array) for train-predict, expected values (list) for function.
+    truth: the JSON-ready truth the problem's kind staged (judge.kinds.Staged).
     public: indices of the hidden rows or calls in the public part; the rest are private.
     Raises InvalidOutput (the submission's fault) or ScorerError (the judge's).
     """
@@ -157,7 +161,7 @@ def score_outputs(
         "spec": spec.model_dump(mode="json", by_alias=True),
         "output_dir": str(output),
         "max_bytes": max_bytes,
-        "truth": np.asarray(truth).tolist() if spec.kind == "train-predict" else truth,
+        "truth": truth.tolist() if isinstance(truth, np.ndarray) else truth,
         "public": [int(i) for i in public],
     }
     answer = (server or _server).ask(request)
@@ -169,33 +173,11 @@ def score_outputs(
     raise ScorerError(str(answer.get("message", "unknown scorer failure")))
 
 
-def _parts(n: int, public: list[int]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    in_public = np.zeros(n, dtype=bool)
-    in_public[np.asarray(public, dtype=np.int64)] = True
-    return np.flatnonzero(~in_public), np.flatnonzero(in_public)
-
-
 def _score(request: dict[str, Any]) -> tuple[float, float]:
     spec = ProblemSpec.model_validate(request["spec"])
+    kind = get_kind(spec.kind)
     output = Path(request["output_dir"])
-    max_bytes = int(request["max_bytes"])
-    if spec.kind == "train-predict":
-        assert spec.output is not None
-        truth = np.asarray(request["truth"])
-        predictions = read_predictions(output, spec.output, len(truth), max_bytes)
-        private, public = _parts(len(truth), request["public"])
-        return (
-            compute_metric(spec.metric.name, truth[private], predictions[private]),
-            compute_metric(spec.metric.name, truth[public], predictions[public]),
-        )
-    assert spec.function is not None
-    expected = request["truth"]
-    results = read_function_results(output, len(expected), max_bytes)
-    private, public = _parts(len(expected), request["public"])
-    return (
-        cases_passed([results[i] for i in private], [expected[i] for i in private], spec.function),
-        cases_passed([results[i] for i in public], [expected[i] for i in public], spec.function),
-    )
+    return kind.score(spec, output, request["truth"], request["public"], int(request["max_bytes"]))
 
 
 def _where(exc: BaseException) -> str:

@@ -71,6 +71,9 @@ class Result:
     public_score: float | None = None
     public_metric: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # What made this verdict: the problem's content digest, the sandbox (backend, image),
+    # the judge's version; a rejudge can tell what changed.
+    provenance: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -85,3 +88,32 @@ class Result:
         values["verdict"] = Verdict(values["verdict"])
         values["metric"] = MetricValue(**values["metric"])
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """An infrastructure failure that may go away (engine restarted, scorer died): judge again.
+
+    Never shown to a contestant as final: a worker retries it; the CLI shows it as IE.
+    """
+
+    problem: str
+    reason: str
+    sandbox: str
+
+    def as_result(self, max_score: float, metric: str) -> Result:
+        """Return the IE Result that stands for this outcome where nothing can retry."""
+        return Result(
+            problem=self.problem,
+            verdict=Verdict.IE,
+            score=0.0,
+            max_score=max_score,
+            metric=MetricValue(metric, None),
+            message=f"{MESSAGES[Verdict.IE]} ({self.reason})",
+            sandbox=self.sandbox,
+            details={"retryable": True},
+        )
+
+
+# What judging one submission gives: a Result, or a Retry for a failure that may go away.
+Outcome = Result | Retry

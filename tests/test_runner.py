@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,11 +14,13 @@ import pytest
 
 from judge.bank import Bank
 from judge.data import Secret, draw_train_predict
-from judge.errors import InvalidSource, SandboxError
-from judge.runner import read_source, run_submission
+from judge.errors import InvalidSource, SandboxError, SpecError
+from judge.kinds import function as function_kind
+from judge.kinds import get_kind
+from judge.runner import Judge, as_result, read_source, run_submission
 from judge.sandbox.base import DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts
 from judge.sandbox.fake import FakeSandbox
-from judge.verdicts import Result, Verdict
+from judge.verdicts import Result, Retry, Verdict
 
 BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
 PROBLEM = BANK.problem("threshold")
@@ -198,3 +201,78 @@ def test_a_lone_surrogate_in_a_notebook_is_an_invalid_source(tmp_path: Path) -> 
     notebook.write_text(json.dumps(doc).replace("\\\\ud800", "\\ud800"), encoding="utf-8")
     with pytest.raises(InvalidSource, match=r"cell 1|surrogate"):
         read_source(notebook)
+
+
+class FlakySandbox(FakeSandbox):
+    """Fails like a restarted engine on the first run, then works."""
+
+    failures: int = 1
+
+    def run(self, *args: object, **kwargs: object) -> RunFacts:
+        if self.failures:
+            self.failures -= 1
+            raise SandboxError("the engine restarted")
+        return super().run(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_an_infrastructure_failure_is_a_retry_then_a_result() -> None:
+    judge = Judge(BANK, FlakySandbox(OK, writes(hidden_labels())), SECRET)  # type: ignore[arg-type]
+    first = judge.judge(PROBLEM, PROBLEM.starter)
+    assert isinstance(first, Retry) and "the engine restarted" in first.reason
+    assert as_result(first, PROBLEM).verdict is Verdict.IE
+    second = judge.judge(PROBLEM, PROBLEM.starter)
+    assert isinstance(second, Result) and second.verdict is Verdict.AC
+
+
+def test_the_three_steps_chain_to_the_same_result_as_judge() -> None:
+    sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
+    judge = Judge(BANK, sandbox, SECRET)
+    with judge.prepare(PROBLEM, PROBLEM.starter) as prepared:
+        assert prepared.command[0] == sandbox.python
+        assert all(prepared.truth != m.source for m in prepared.mounts)
+        result = judge.score(prepared, judge.execute(prepared))
+    assert not prepared.output.exists()  # closed: the run's folders are gone
+    assert result == judge.judge(PROBLEM, PROBLEM.starter)
+
+
+def test_a_function_problem_runs_its_reference_once_per_draw(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problem = BANK.problem("add-arrays")
+    calls: list[Path] = []
+    real = function_kind.reference_answers
+
+    def counted(problem: object, calls_path: Path) -> list[object]:
+        calls.append(calls_path)
+        return real(problem, calls_path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(function_kind, "reference_answers", counted)
+    judge = Judge(BANK, FakeSandbox(OK), SECRET)
+    for _ in range(3):
+        assert as_result(judge.judge(problem, problem.starter), problem).verdict is Verdict.IO
+    assert len(calls) == 1
+    Judge(BANK, FakeSandbox(OK), Secret(b"another draw", "test")).judge(problem, problem.starter)
+    assert len(calls) == 2
+
+
+def test_an_unknown_kind_is_a_broken_problem() -> None:
+    with pytest.raises(SpecError, match="unknown problem kind 'essay'"):
+        get_kind("essay")
+    assert get_kind("function").name == "function"
+
+
+def test_results_carry_the_problem_digest_the_sandbox_and_the_judge_version(
+    tmp_path: Path,
+) -> None:
+    shutil.copytree(BANK.root, tmp_path / "bank")
+    bank = Bank(tmp_path / "bank")
+    problem = bank.problem("threshold")
+    sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
+    before = as_result(Judge(bank, sandbox, SECRET).judge(problem, problem.starter), problem)
+    assert before.provenance["sandbox"] == "fake" and before.provenance["judge"]
+    assert Result.from_dict(before.to_dict()) == before
+    statement = problem.statement
+    statement.write_text(statement.read_text() + "\nA clarification.\n")
+    after = as_result(Judge(bank, sandbox, SECRET).judge(problem, problem.starter), problem)
+    assert after.provenance["problem_sha256"] != before.provenance["problem_sha256"]
+    assert after.verdict is before.verdict

@@ -25,10 +25,10 @@ from judge.rounds.roundfile import Round
 from judge.rounds.standings import RankChange, Standings, compute_standings, rank_changes
 from judge.rounds.store import Manifest, Record, VerdictStore
 from judge.rounds.submissions import Discovery, Submission, discover
-from judge.runner import run_submission
+from judge.runner import Judge, as_result
 from judge.sandbox.base import Sandbox
 from judge.text import printable
-from judge.verdicts import MESSAGES, MetricValue, Result, Verdict
+from judge.verdicts import MESSAGES, MetricValue, Result, Retry, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -69,24 +69,27 @@ def _unjudgeable(
 def judge_submission(
     round_: Round,
     item: Submission,
-    bank: Bank,
-    sandbox: Sandbox,
-    secret: Secret,
+    judge: Judge,
     cpuset: tuple[int, ...] | None = None,
     rejudge: int = 0,
     ie_before: int = 0,
 ) -> Record:
     """Judge one file of a round; every outcome becomes a record, never an exception.
 
+    An infrastructure failure that may go away (a Retry) is judged once more at once;
+    a second one is recorded as IE, which the next call judges again (MAX_IE_TRIES).
     ie_before: how many judgements of these bytes in a row already ended in IE.
     """
     problem = round_.problems[item.problem]
+    sandbox = judge.sandbox
     if cpuset is not None:
         cpuset = cores_for(cpuset, problem.spec.limits.cpus)
     try:
-        result = run_submission(
-            problem, item.path, sandbox, secret, bank, cpuset=cpuset, contestant=item.contestant
-        )
+        outcome = judge.judge(problem, item.path, item.contestant, cpuset)
+        if isinstance(outcome, Retry):
+            log.warning("retrying %s once: %s", item.key, outcome.reason)
+            outcome = judge.judge(problem, item.path, item.contestant, cpuset)
+        result = as_result(outcome, problem)
     except InvalidSource as exc:
         why = str(exc).replace(str(item.path), item.key)  # the organiser's folders stay private
         result = _unjudgeable(round_, item, Verdict.CE, why, sandbox.name)
@@ -123,9 +126,11 @@ def _judge_all(
 ) -> int:
     """Judge `todo` and store each record as it comes."""
 
+    judge = Judge(bank, sandbox, secret)
+
     def work(task: Task, cpuset: tuple[int, ...]) -> Record:
         item, rejudge, ie_before = task
-        return judge_submission(round_, item, bank, sandbox, secret, cpuset, rejudge, ie_before)
+        return judge_submission(round_, item, judge, cpuset, rejudge, ie_before)
 
     done = 0
     for (item, rejudge, ie_before), outcome in run_pinned(work, todo, jobs):

@@ -96,10 +96,14 @@ class RunFacts:
 
 
 class Sandbox(Protocol):
-    """A backend that runs one command under limits."""
+    """A backend that runs one command under limits.
+
+    identity: what a Result records of the backend (its name, image, interpreter).
+    """
 
     name: str
     isolates: bool
+    identity: str
 
     @property
     def python(self) -> str:

@@ -234,6 +234,8 @@ class BwrapSandbox:
         roots = _python_roots()
         self._interpreter_args = _interpreter_args(roots) + _hidden_data_args(roots)
         self._seccomp = compiled_profile()
+        # What the Results of this sandbox record as their provenance.
+        self.identity = f"bwrap python {sys.version.split()[0]} seccomp {len(self._seccomp) // 8}"
 
     @classmethod
     def open(cls) -> BwrapSandbox:

@@ -234,6 +234,8 @@ class DockerSandbox:
         """
         self._client = client
         self.image = image
+        # What the Results of this sandbox record as their provenance.
+        self.identity = f"docker {image}"
         if cgroup_layout is None:
             try:
                 cgroup_layout = detect_layout()
@@ -277,7 +279,7 @@ class DockerSandbox:
                 f"Docker engine not reachable at {host}: start dockerd ({failure})"
             )
         try:
-            client.images.get(image)
+            image_id = str(client.images.get(image).id)
         except ImageNotFound as exc:
             client.close()
             raise SandboxUnavailable(
@@ -287,10 +289,12 @@ class DockerSandbox:
             client.close()
             raise SandboxUnavailable(f"cannot inspect image {image}: {_one_line(exc)}") from exc
         try:
-            return cls(client, image, seccomp_base=seccomp_base)
+            sandbox = cls(client, image, seccomp_base=seccomp_base)
         except SandboxUnavailable:
             client.close()
             raise
+        sandbox.identity = f"docker {image} {image_id}"
+        return sandbox
 
     @property
     def python(self) -> str:

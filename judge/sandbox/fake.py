@@ -19,6 +19,7 @@ class FakeSandbox:
     write_outputs: WriteOutputs | None = None
     name: str = "fake"
     isolates: bool = False
+    identity: str = "fake"
     calls: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
 
     @property

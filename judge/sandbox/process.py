@@ -47,6 +47,7 @@ class ProcessSandbox:
 
     name = "process"
     isolates = False
+    identity = f"process python {sys.version.split()[0]}"
 
     @property
     def python(self) -> str:

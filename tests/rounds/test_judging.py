@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from judge.data import Secret
+from judge.errors import SandboxError
 from judge.rounds.judging import judge_round, rejudge_problem
 from judge.rounds.store import VerdictStore
 from judge.sandbox.base import Mount, RunFacts, Sandbox
@@ -206,3 +207,26 @@ def test_a_changed_file_after_internal_errors_is_judged_afresh(tmp_path: Path) -
     hand_in(subs, "ann", "threshold.py", "print('fixed')\n")
     summary = judge_round(round_, BANK, subs, store, fake(), SECRET)
     assert summary.judged == 1 and summary.records["ann/threshold.py"].ie_tries == 0
+
+
+class FlakySandbox(FakeSandbox):
+    """Fails like a restarted engine on its first run only."""
+
+    failed = False
+
+    def run(self, *args: object, **kwargs: object) -> RunFacts:
+        if not self.failed:
+            self.failed = True
+            raise SandboxError("the engine restarted")
+        return super().run(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_an_infrastructure_failure_is_judged_again_at_once_not_recorded(tmp_path: Path) -> None:
+    store = VerdictStore(tmp_path / "results")
+    subs = tmp_path / "subs"
+    hand_in(subs, "ann", "threshold.py", "print('hi')\n")
+    sandbox = FlakySandbox(OK, write_weak_outputs)
+    summary = judge_round(fixture_round(), BANK, subs, store, sandbox, SECRET)
+    record = summary.records["ann/threshold.py"]
+    assert record.result.verdict is Verdict.WA and record.ie_tries == 0
+    assert len(sandbox.calls) == 1 and sandbox.failed
