@@ -1,15 +1,42 @@
-"""Shared fixtures: every backend, or only the isolating ones (see tests/backends.py)."""
+"""Shared fixtures: every backend, or only the isolating ones (see tests/backends.py).
+
+Each test session gets its own temp root (`tempfile.tempdir` and TMPDIR), so the run
+folders it makes, and the trace checks of tests/adversarial that look for run folders
+left behind, are its own: a second judge or test session on the same host is never
+blamed.
+"""
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from judge.sandbox.base import Sandbox
+from judge.sandbox.workspace import remove_tree
 from tests.backends import BACKEND_PARAMS, ISOLATING_PARAMS, get_backend
+
+_SESSION_TEMP: list[Path] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make this session's private temp root (world-readable, as /tmp is, for uid 65534)."""
+    root = Path(tempfile.mkdtemp(prefix="judge-tests-"))
+    root.chmod(0o755)
+    tempfile.tempdir = str(root)
+    os.environ["TMPDIR"] = str(root)  # the CLI and other subprocesses too
+    _SESSION_TEMP.append(root)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's temp root, however deep a test left it."""
+    for root in _SESSION_TEMP:
+        remove_tree(root)
 
 
 @pytest.fixture(params=BACKEND_PARAMS)
