@@ -27,11 +27,11 @@ from judge.batch import core_slots, cores_for, run_pinned
 from judge.bundle import export_bundle, fetch_problem
 from judge.data import Secret, resolve_secret
 from judge.errors import InvalidSource, JudgeError, SandboxError, SpecError, UsageError
+from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round, rejudge_problem
 from judge.rounds.publish import Published, publish
 from judge.rounds.roundfile import Round, load_round, round_path
 from judge.rounds.standings import Standings
-from judge.rounds.store import VerdictStore
 from judge.runner import Judge, as_result
 from judge.sandbox import CHOICES, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
@@ -502,8 +502,8 @@ def _open_round(bank: Bank, name: str) -> Round:
     return load_round(bank, round_path(bank, name))
 
 
-def _results(round_: Round, results: Path | None) -> VerdictStore:
-    return VerdictStore(results if results is not None else Path("results") / round_.name)
+def _results(round_: Round, results: Path | None) -> JsonlStore:
+    return JsonlStore(results if results is not None else Path("results") / round_.name)
 
 
 def _opened_sandbox(name: str) -> Sandbox:
@@ -514,7 +514,7 @@ def _opened_sandbox(name: str) -> Sandbox:
     return choice.sandbox
 
 
-def _publish(round_: Round, store: VerdictStore) -> tuple[Standings, Published]:
+def _publish(round_: Round, store: JsonlStore) -> tuple[Standings, Published]:
     manifest = store.read_manifest()
     records = store.load()
     private, public = boards(round_, manifest, records)
@@ -579,7 +579,7 @@ def round_judge(
             summary = judge_round(round_, bank, submissions, store, chosen, secret, jobs, advance)
         standings, published = _publish(round_, store)
     except KeyboardInterrupt:
-        saved = len(VerdictStore(store.folder).load())
+        saved = len(JsonlStore(store.folder).load())
         fail(
             f"interrupted: {saved} verdict(s) are saved in {store.path}; run the same command "
             "again to judge the rest",

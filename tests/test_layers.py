@@ -76,6 +76,9 @@ ALLOWED: dict[str, set[str]] = {
         "judge.spec",
         "judge.verdicts",
     },
+    # What a web service shares with the command line: no runner, no sandbox, no files.
+    "judge.rounds.records": {"judge.errors", "judge.verdicts"},
+    "judge.rounds.jsonl_store": {"judge.errors", "judge.rounds.records"},
     "judge.cli": {"judge"},
 }
 

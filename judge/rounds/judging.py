@@ -1,12 +1,12 @@
 """Judge a whole round: every contestant's files, N runs at a time, resumably.
 
 Runs are pinned to disjoint cores (judge.batch), so no two runs share a core. Each
-verdict is stored the moment it is made (judge.rounds.store); a second call judges
-only what has no verdict yet, what changed since, and what got IE (the judge's own
-fault), the last at most MAX_IE_TRIES times on the same bytes: after that the file is
-a judge fault for the organiser (a notice, and `judge round rejudge`), not judged again
-on every call. A file that cannot be run gets CE, a broken problem IE: one contestant
-or one problem never stops the batch.
+verdict is stored the moment it is made (any VerdictStore: judge.rounds.records); a
+second call judges only what has no verdict yet, what changed since, and what got IE
+(the judge's own fault), the last at most MAX_IE_TRIES times on the same bytes: after
+that the file is a judge fault for the organiser (a notice, and `judge round
+rejudge`), not judged again on every call. A file that cannot be run gets CE, a
+broken problem IE: one contestant or one problem never stops the batch.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from judge.bank import Bank
 from judge.batch import cores_for, run_pinned
 from judge.data import Secret
 from judge.errors import InvalidSource, JudgeError, UsageError
+from judge.rounds.records import Manifest, Record, VerdictStore
 from judge.rounds.roundfile import Round
 from judge.rounds.standings import RankChange, Standings, compute_standings, rank_changes
-from judge.rounds.store import Manifest, Record, VerdictStore
 from judge.rounds.submissions import Discovery, Submission, discover
 from judge.runner import Judge, as_result
 from judge.sandbox.base import Sandbox

@@ -20,9 +20,9 @@ from typing import Any
 
 import jinja2
 
+from judge.rounds.records import Manifest, Record
 from judge.rounds.roundfile import Round
 from judge.rounds.standings import Standings
-from judge.rounds.store import Manifest, Record
 from judge.verdicts import Verdict
 
 TEMPLATE = "scoreboard.html.j2"

@@ -1,7 +1,8 @@
 """Judging a round: every file gets a verdict, a second call judges nothing twice.
 
-The logic runs on a scripted FakeSandbox; the end-to-end round runs on the real
-isolating backends (tests/rounds/test_round_cli.py drives the command line).
+The logic runs on a scripted FakeSandbox, and on the in-memory store where the
+verdict file itself is not under test; the end-to-end round runs on the real
+isolating backends (tests/rounds/test_round_end_to_end.py drives the command line).
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ import pytest
 
 from judge.data import Secret
 from judge.errors import SandboxError
+from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import judge_round, rejudge_problem
-from judge.rounds.store import VerdictStore
 from judge.sandbox.base import Mount, RunFacts, Sandbox
 from judge.sandbox.fake import FakeSandbox
 from judge.verdicts import Verdict
-from tests.rounds.helpers import BANK, five_contestants, fixture_round, hand_in, lines
+from tests.rounds.helpers import (
+    BANK,
+    MemoryStore,
+    five_contestants,
+    fixture_round,
+    hand_in,
+    lines,
+)
 
 SECRET = Secret(b"round-judging-tests", "test")
 OK = RunFacts(0, None, 0.5, 0.4, 40.0, False, False, False)
@@ -47,7 +55,7 @@ def fake() -> FakeSandbox:
 def test_every_file_gets_a_verdict_and_a_broken_one_never_stops_the_batch(
     tmp_path: Path,
 ) -> None:
-    store = VerdictStore(tmp_path / "results")
+    store = MemoryStore()
     subs = five_contestants(tmp_path / "subs")
     summary = judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
     verdicts = {key: r.result.verdict for key, r in summary.records.items()}
@@ -62,7 +70,7 @@ def test_every_file_gets_a_verdict_and_a_broken_one_never_stops_the_batch(
 
 
 def test_a_second_call_judges_nothing_again(tmp_path: Path) -> None:
-    store = VerdictStore(tmp_path / "results")
+    store = JsonlStore(tmp_path / "results")
     subs = five_contestants(tmp_path / "subs")
     judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
     sandbox = fake()
@@ -74,7 +82,7 @@ def test_a_second_call_judges_nothing_again(tmp_path: Path) -> None:
 def test_an_interrupted_batch_loses_nothing_and_the_next_call_judges_only_the_rest(
     tmp_path: Path,
 ) -> None:
-    store = VerdictStore(tmp_path / "results")
+    store = JsonlStore(tmp_path / "results")
     subs = five_contestants(tmp_path / "subs")
 
     def interrupt_after_three(done: int, total: int, label: str) -> None:
@@ -93,7 +101,7 @@ def test_an_interrupted_batch_loses_nothing_and_the_next_call_judges_only_the_re
 
 
 def test_a_changed_file_and_an_internal_error_are_judged_again(tmp_path: Path) -> None:
-    store = VerdictStore(tmp_path / "results")
+    store = JsonlStore(tmp_path / "results")
     subs = five_contestants(tmp_path / "subs")
 
     class Broken:
@@ -114,7 +122,7 @@ def test_a_changed_file_and_an_internal_error_are_judged_again(tmp_path: Path) -
 
 
 def test_rejudging_a_problem_reports_whose_rank_moved(tmp_path: Path) -> None:
-    store = VerdictStore(tmp_path / "results")
+    store = JsonlStore(tmp_path / "results")
     subs = tmp_path / "subs"
     hand_in(subs, "ana", "threshold.py", "# ana", minute=1)
     hand_in(subs, "bob", "threshold.py", "# bob", minute=2)
@@ -158,7 +166,7 @@ def test_run_pinning_gives_each_run_its_own_core(tmp_path: Path) -> None:
             seen.append(limits.cpuset)
             return super().run(command, mounts, limits, env)
 
-    store = VerdictStore(tmp_path / "results")
+    store = JsonlStore(tmp_path / "results")
     subs = five_contestants(tmp_path / "subs")
     sandbox: Sandbox = Recording(OK, write_weak_outputs)
     judge_round(fixture_round(), BANK, subs, store, sandbox, SECRET, jobs=2)
@@ -177,7 +185,7 @@ def test_an_internal_error_on_the_same_bytes_is_retried_twice_then_left_to_the_o
     tmp_path: Path,
 ) -> None:
     round_ = fixture_round()
-    store = VerdictStore(tmp_path / "results")
+    store = MemoryStore()
     subs = tmp_path / "subs"
     hand_in(subs, "ann", "threshold.py", "print('hi')\n")
     failing = FailingSandbox(OK)
@@ -199,7 +207,7 @@ def test_an_internal_error_on_the_same_bytes_is_retried_twice_then_left_to_the_o
 
 def test_a_changed_file_after_internal_errors_is_judged_afresh(tmp_path: Path) -> None:
     round_ = fixture_round()
-    store = VerdictStore(tmp_path / "results")
+    store = JsonlStore(tmp_path / "results")
     subs = tmp_path / "subs"
     hand_in(subs, "ann", "threshold.py", "print('hi')\n")
     for _ in range(3):
@@ -222,7 +230,7 @@ class FlakySandbox(FakeSandbox):
 
 
 def test_an_infrastructure_failure_is_judged_again_at_once_not_recorded(tmp_path: Path) -> None:
-    store = VerdictStore(tmp_path / "results")
+    store = MemoryStore()
     subs = tmp_path / "subs"
     hand_in(subs, "ann", "threshold.py", "print('hi')\n")
     sandbox = FlakySandbox(OK, write_weak_outputs)

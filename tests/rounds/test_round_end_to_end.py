@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from judge.data import Secret
+from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round
 from judge.rounds.publish import publish
-from judge.rounds.store import VerdictStore
 from judge.sandbox.base import Sandbox
 from judge.verdicts import Verdict
 from tests.rounds.helpers import (
@@ -41,7 +41,7 @@ def test_a_small_round_gets_every_verdict_and_a_ranking_on_the_real_sandbox(
 ) -> None:
     subs = five_contestants(tmp_path / "subs")
     hand_in(subs, "odd name", "threshold.py", HONEST_THRESHOLD)
-    store = VerdictStore(tmp_path / "results")
+    store = JsonlStore(tmp_path / "results")
     summary = judge_round(fixture_round(), BANK, subs, store, isolating_backend, SECRET, jobs=2)
     verdicts = {key: record.result.verdict for key, record in summary.records.items()}
     assert verdicts == {

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from judge.data import Secret
+from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round
 from judge.rounds.publish import publish
-from judge.rounds.store import VerdictStore
 from tests.rounds.helpers import BANK, five_contestants, fixture_round
 from tests.rounds.test_judging import fake
 
@@ -63,7 +63,7 @@ def browser_page(tmp_path: Path) -> Iterator[object]:
 
 
 def published_round(folder: Path) -> Path:
-    store = VerdictStore(folder / "results")
+    store = JsonlStore(folder / "results")
     subs = five_contestants(folder / "subs")
     summary = judge_round(fixture_round(), BANK, subs, store, fake(), Secret(b"browser", "t"))
     manifest = store.read_manifest()
