@@ -32,6 +32,7 @@ from judge.rounds.judging import boards, judge_round, rejudge_problem
 from judge.rounds.publish import Published, publish
 from judge.rounds.roundfile import Round, load_round, round_path
 from judge.rounds.standings import Standings
+from judge.rounds.submissions import discover
 from judge.runner import Judge, as_result
 from judge.sandbox import CHOICES, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
@@ -576,7 +577,8 @@ def round_judge(
             def advance(done: int, total: int, label: str) -> None:
                 progress.update(task, completed=done, total=total, description=label)
 
-            summary = judge_round(round_, bank, submissions, store, chosen, secret, jobs, advance)
+            found = discover(round_, submissions)
+            summary = judge_round(round_, bank, found, store, chosen, secret, jobs, advance)
         standings, published = _publish(round_, store)
     except KeyboardInterrupt:
         saved = len(JsonlStore(store.folder).load())
@@ -587,7 +589,7 @@ def round_judge(
         )
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
-    for notice in summary.discovery.notices:
+    for notice in summary.notices:
         shown = escape(printable(notice, keep_newlines=False))
         errors.print(f"[yellow]notice:[/] {shown}", highlight=False)
     mix = Counter(str(r.result.verdict) for r in summary.records.values())
@@ -637,7 +639,7 @@ def round_rejudge(
     try:
         round_ = _open_round(bank, round_name)
         store = _results(round_, results)
-        store.read_manifest()  # fail before opening a sandbox when nothing was judged
+        manifest = store.read_manifest()  # fail before opening a sandbox when nothing was judged
         core_slots(jobs)
         chosen = _opened_sandbox(sandbox)
         secret = current_secret()
@@ -647,7 +649,10 @@ def round_rejudge(
             def advance(done: int, total: int, label: str) -> None:
                 progress.update(task, completed=done, total=total, description=label)
 
-            outcome = rejudge_problem(round_, problem, bank, store, chosen, secret, jobs, advance)
+            found = discover(round_, Path(manifest.submissions_dir))
+            outcome = rejudge_problem(
+                round_, problem, bank, found, store, chosen, secret, jobs, advance
+            )
         standings, published = _publish(round_, store)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))

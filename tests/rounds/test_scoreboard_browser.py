@@ -19,6 +19,7 @@ from judge.data import Secret
 from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round
 from judge.rounds.publish import publish
+from judge.rounds.submissions import discover
 from tests.rounds.helpers import BANK, five_contestants, fixture_round
 from tests.rounds.test_judging import fake
 
@@ -65,7 +66,8 @@ def browser_page(tmp_path: Path) -> Iterator[object]:
 def published_round(folder: Path) -> Path:
     store = JsonlStore(folder / "results")
     subs = five_contestants(folder / "subs")
-    summary = judge_round(fixture_round(), BANK, subs, store, fake(), Secret(b"browser", "t"))
+    found = discover(fixture_round(), subs)
+    summary = judge_round(fixture_round(), BANK, found, store, fake(), Secret(b"browser", "t"))
     manifest = store.read_manifest()
     private, public = boards(fixture_round(), manifest, summary.records)
     records = list(summary.records.values())
