@@ -29,7 +29,7 @@ from judge.data import Secret, resolve_secret
 from judge.errors import InvalidSource, JudgeError, SandboxError, SpecError, UsageError
 from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round, rejudge_problem
-from judge.rounds.publish import Published, publish
+from judge.rounds.publish import SCOREBOARD_CSV, SCOREBOARD_HTML, Published, publish
 from judge.rounds.roundfile import Round, load_round, round_path
 from judge.rounds.standings import Standings
 from judge.rounds.submissions import discover
@@ -515,13 +515,25 @@ def _opened_sandbox(name: str) -> Sandbox:
     return choice.sandbox
 
 
-def _publish(round_: Round, store: JsonlStore) -> tuple[Standings, Published]:
+def _publish(round_: Round, store: JsonlStore) -> tuple[Standings, tuple[Path, Path]]:
+    """Rebuild the scoreboards from the stored verdicts and write them beside the verdicts."""
     manifest = store.read_manifest()
     records = store.load()
     private, public = boards(round_, manifest, records)
-    published = publish(round_, private, public, list(records.values()), manifest, store.folder)
+    published = publish(round_, private, public, list(records.values()), manifest)
     shown = private if round_.spec.leaderboard.publish_private else public
-    return shown, published
+    return shown, _write_scoreboards(store.folder, published)
+
+
+def _write_scoreboards(folder: Path, published: Published) -> tuple[Path, Path]:
+    """Write scoreboard.csv and scoreboard.html into `folder`, each replaced atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = (folder / SCOREBOARD_CSV, folder / SCOREBOARD_HTML)
+    for path, text in zip(paths, (published.csv, published.html), strict=True):
+        staging = path.with_name(f".{path.name}.tmp")
+        staging.write_text(text, encoding="utf-8")
+        os.replace(staging, path)
+    return paths
 
 
 def _print_standings(round_: Round, standings: Standings, limit: int = 20) -> None:
@@ -579,7 +591,7 @@ def round_judge(
 
             found = discover(round_, submissions)
             summary = judge_round(round_, bank, found, store, chosen, secret, jobs, advance)
-        standings, published = _publish(round_, store)
+        standings, (csv_path, html_path) = _publish(round_, store)
     except KeyboardInterrupt:
         saved = len(JsonlStore(store.folder).load())
         fail(
@@ -601,7 +613,7 @@ def round_judge(
         highlight=False,
     )
     _print_standings(round_, standings)
-    console.print(f"wrote {store.path}, {published.csv} and {published.html}", highlight=False)
+    console.print(f"wrote {store.path}, {csv_path} and {html_path}", highlight=False)
 
 
 @round_app.command("report")
@@ -614,7 +626,7 @@ def round_report(
     try:
         round_ = _open_round(bank, round_name)
         store = _results(round_, results)
-        standings, published = _publish(round_, store)
+        standings, (csv_path, html_path) = _publish(round_, store)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
     if store.torn_lines:
@@ -623,7 +635,7 @@ def round_report(
             highlight=False,
         )
     _print_standings(round_, standings)
-    console.print(f"wrote {published.csv} and {published.html}", highlight=False)
+    console.print(f"wrote {csv_path} and {html_path}", highlight=False)
 
 
 @round_app.command("rejudge")
@@ -653,7 +665,7 @@ def round_rejudge(
             outcome = rejudge_problem(
                 round_, problem, bank, found, store, chosen, secret, jobs, advance
             )
-        standings, published = _publish(round_, store)
+        standings, (csv_path, html_path) = _publish(round_, store)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
     console.print(f"rejudged {outcome.judged} file(s) of {problem}", highlight=False)
@@ -666,4 +678,4 @@ def round_rejudge(
             table.add_row(change.contestant, str(change.before or "-"), str(change.after))
         console.print(table)
     _print_standings(round_, standings)
-    console.print(f"wrote {published.csv} and {published.html}", highlight=False)
+    console.print(f"wrote {csv_path} and {html_path}", highlight=False)

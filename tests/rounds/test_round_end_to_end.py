@@ -66,14 +66,9 @@ def test_a_small_round_gets_every_verdict_and_a_ranking_on_the_real_sandbox(
     ]
     assert private.rows[2].cells["threshold"].verdict is Verdict.NS
     published = publish(
-        fixture_round(),
-        private,
-        public,
-        list(summary.records.values()),
-        store.read_manifest(),
-        store.folder,
+        fixture_round(), private, public, list(summary.records.values()), store.read_manifest()
     )
-    assert published.csv.read_text().splitlines()[1].startswith("1,honest,")
+    assert published.csv.splitlines()[1].startswith("1,honest,")
     assert "the planted failure" in summary.records["crashing/threshold.py"].result.message
 
 

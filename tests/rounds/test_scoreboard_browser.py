@@ -71,7 +71,9 @@ def published_round(folder: Path) -> Path:
     manifest = store.read_manifest()
     private, public = boards(fixture_round(), manifest, summary.records)
     records = list(summary.records.values())
-    return publish(fixture_round(), private, public, records, manifest, store.folder).html
+    page = folder / "scoreboard.html"
+    page.write_text(publish(fixture_round(), private, public, records, manifest).html)
+    return page
 
 
 def test_the_scoreboard_shows_the_ranking_and_the_plots_in_chromium(
