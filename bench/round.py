@@ -29,9 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from judge.bank import Bank, labelled_submissions  # noqa: E402
 from judge.data import resolve_secret  # noqa: E402
+from judge.rounds.jsonl_store import JsonlStore  # noqa: E402
 from judge.rounds.judging import judge_round  # noqa: E402
 from judge.rounds.roundfile import Round, load_round, round_path  # noqa: E402
-from judge.rounds.store import VerdictStore  # noqa: E402
+from judge.rounds.submissions import discover  # noqa: E402
 from judge.sandbox import open_sandbox  # noqa: E402
 from judge.verdicts import Verdict  # noqa: E402
 
@@ -106,8 +107,9 @@ def main() -> int:
                 results = Path(tmp) / f"results-{jobs}"
                 shutil.rmtree(results, ignore_errors=True)
                 started = time.monotonic()
+                found = discover(round_, subs)
                 summary = judge_round(
-                    round_, bank, subs, VerdictStore(results), choice.sandbox, secret, jobs
+                    round_, bank, found, JsonlStore(results), choice.sandbox, secret, jobs
                 )
                 timings[jobs].append(time.monotonic() - started)
                 judged = summary.judged

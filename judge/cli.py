@@ -27,11 +27,12 @@ from judge.batch import core_slots, cores_for, run_pinned
 from judge.bundle import export_bundle, fetch_problem
 from judge.data import Secret, resolve_secret
 from judge.errors import InvalidSource, JudgeError, SandboxError, SpecError, UsageError
+from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round, rejudge_problem
-from judge.rounds.publish import Published, publish
+from judge.rounds.publish import SCOREBOARD_CSV, SCOREBOARD_HTML, Published, publish
 from judge.rounds.roundfile import Round, load_round, round_path
 from judge.rounds.standings import Standings
-from judge.rounds.store import VerdictStore
+from judge.rounds.submissions import discover
 from judge.runner import Judge, as_result
 from judge.sandbox import CHOICES, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
@@ -502,8 +503,8 @@ def _open_round(bank: Bank, name: str) -> Round:
     return load_round(bank, round_path(bank, name))
 
 
-def _results(round_: Round, results: Path | None) -> VerdictStore:
-    return VerdictStore(results if results is not None else Path("results") / round_.name)
+def _results(round_: Round, results: Path | None) -> JsonlStore:
+    return JsonlStore(results if results is not None else Path("results") / round_.name)
 
 
 def _opened_sandbox(name: str) -> Sandbox:
@@ -514,13 +515,25 @@ def _opened_sandbox(name: str) -> Sandbox:
     return choice.sandbox
 
 
-def _publish(round_: Round, store: VerdictStore) -> tuple[Standings, Published]:
+def _publish(round_: Round, store: JsonlStore) -> tuple[Standings, tuple[Path, Path]]:
+    """Rebuild the scoreboards from the stored verdicts and write them beside the verdicts."""
     manifest = store.read_manifest()
     records = store.load()
     private, public = boards(round_, manifest, records)
-    published = publish(round_, private, public, list(records.values()), manifest, store.folder)
+    published = publish(round_, private, public, list(records.values()), manifest)
     shown = private if round_.spec.leaderboard.publish_private else public
-    return shown, published
+    return shown, _write_scoreboards(store.folder, published)
+
+
+def _write_scoreboards(folder: Path, published: Published) -> tuple[Path, Path]:
+    """Write scoreboard.csv and scoreboard.html into `folder`, each replaced atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = (folder / SCOREBOARD_CSV, folder / SCOREBOARD_HTML)
+    for path, text in zip(paths, (published.csv, published.html), strict=True):
+        staging = path.with_name(f".{path.name}.tmp")
+        staging.write_text(text, encoding="utf-8")
+        os.replace(staging, path)
+    return paths
 
 
 def _print_standings(round_: Round, standings: Standings, limit: int = 20) -> None:
@@ -576,10 +589,11 @@ def round_judge(
             def advance(done: int, total: int, label: str) -> None:
                 progress.update(task, completed=done, total=total, description=label)
 
-            summary = judge_round(round_, bank, submissions, store, chosen, secret, jobs, advance)
-        standings, published = _publish(round_, store)
+            found = discover(round_, submissions)
+            summary = judge_round(round_, bank, found, store, chosen, secret, jobs, advance)
+        standings, (csv_path, html_path) = _publish(round_, store)
     except KeyboardInterrupt:
-        saved = len(VerdictStore(store.folder).load())
+        saved = len(JsonlStore(store.folder).load())
         fail(
             f"interrupted: {saved} verdict(s) are saved in {store.path}; run the same command "
             "again to judge the rest",
@@ -587,7 +601,7 @@ def round_judge(
         )
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
-    for notice in summary.discovery.notices:
+    for notice in summary.notices:
         shown = escape(printable(notice, keep_newlines=False))
         errors.print(f"[yellow]notice:[/] {shown}", highlight=False)
     mix = Counter(str(r.result.verdict) for r in summary.records.values())
@@ -599,7 +613,7 @@ def round_judge(
         highlight=False,
     )
     _print_standings(round_, standings)
-    console.print(f"wrote {store.path}, {published.csv} and {published.html}", highlight=False)
+    console.print(f"wrote {store.path}, {csv_path} and {html_path}", highlight=False)
 
 
 @round_app.command("report")
@@ -612,7 +626,7 @@ def round_report(
     try:
         round_ = _open_round(bank, round_name)
         store = _results(round_, results)
-        standings, published = _publish(round_, store)
+        standings, (csv_path, html_path) = _publish(round_, store)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
     if store.torn_lines:
@@ -621,7 +635,7 @@ def round_report(
             highlight=False,
         )
     _print_standings(round_, standings)
-    console.print(f"wrote {published.csv} and {published.html}", highlight=False)
+    console.print(f"wrote {csv_path} and {html_path}", highlight=False)
 
 
 @round_app.command("rejudge")
@@ -637,7 +651,7 @@ def round_rejudge(
     try:
         round_ = _open_round(bank, round_name)
         store = _results(round_, results)
-        store.read_manifest()  # fail before opening a sandbox when nothing was judged
+        manifest = store.read_manifest()  # fail before opening a sandbox when nothing was judged
         core_slots(jobs)
         chosen = _opened_sandbox(sandbox)
         secret = current_secret()
@@ -647,8 +661,11 @@ def round_rejudge(
             def advance(done: int, total: int, label: str) -> None:
                 progress.update(task, completed=done, total=total, description=label)
 
-            outcome = rejudge_problem(round_, problem, bank, store, chosen, secret, jobs, advance)
-        standings, published = _publish(round_, store)
+            found = discover(round_, Path(manifest.submissions_dir))
+            outcome = rejudge_problem(
+                round_, problem, bank, found, store, chosen, secret, jobs, advance
+            )
+        standings, (csv_path, html_path) = _publish(round_, store)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
     console.print(f"rejudged {outcome.judged} file(s) of {problem}", highlight=False)
@@ -661,4 +678,4 @@ def round_rejudge(
             table.add_row(change.contestant, str(change.before or "-"), str(change.after))
         console.print(table)
     _print_standings(round_, standings)
-    console.print(f"wrote {published.csv} and {published.html}", highlight=False)
+    console.print(f"wrote {csv_path} and {html_path}", highlight=False)

@@ -12,6 +12,9 @@ from typer.testing import CliRunner
 from judge.bank import Bank
 from judge.cli import app
 from judge.data import Secret, draw_train_predict
+from judge.rounds.jsonl_store import JsonlStore
+from judge.rounds.records import Manifest
+from tests.rounds.helpers import record
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bank"
 REFERENCE = FIXTURE / "reference" / "threshold" / "accepted" / "solution.py"
@@ -187,6 +190,30 @@ def test_export_bundle_writes_a_zip_and_refuses_to_overwrite(
     assert "2 problem(s)" in result.output and dest.is_file()
     again = cli.invoke(app, ["export-bundle", str(dest)])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_round_report_writes_both_scoreboards_beside_the_verdicts_and_says_where(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = JsonlStore(Path("results"))
+    store.write_manifest(Manifest("fixture-round", "subs", ["ana", "bob"], []))
+    store.append(record("ana", "threshold", 3, 90.0))
+    store.append(record("bob", "add-arrays", 4, 100.0))
+    (store.folder / "scoreboard.csv").write_text("stale")
+    stored = store.path.read_bytes()
+    result = cli.invoke(app, ["round", "report", "fixture-round", "--results", "results"])
+    assert result.exit_code == 0, result.output
+    assert "wrote results/scoreboard.csv and results/scoreboard.html" in result.stdout
+    assert (store.folder / "scoreboard.csv").read_text().splitlines()[1].startswith("1,ana,90,")
+    assert "bob" in (store.folder / "scoreboard.html").read_text()
+    assert sorted(p.name for p in store.folder.iterdir()) == [
+        "round.json",
+        "scoreboard.csv",
+        "scoreboard.html",
+        "verdicts.jsonl",
+    ]
+    assert store.path.read_bytes() == stored
 
 
 def test_new_refuses_an_existing_slug_and_a_bad_one(cli: CliRunner) -> None:

@@ -76,6 +76,16 @@ ALLOWED: dict[str, set[str]] = {
         "judge.spec",
         "judge.verdicts",
     },
+    # What a web service shares with the command line: no runner, no sandbox, no files.
+    "judge.rounds.records": {"judge.errors", "judge.verdicts"},
+    "judge.rounds.jsonl_store": {"judge.errors", "judge.rounds.records"},
+    "judge.rounds.standings": {"judge.rounds.records", "judge.rounds.roundfile", "judge.verdicts"},
+    "judge.rounds.publish": {
+        "judge.rounds.records",
+        "judge.rounds.roundfile",
+        "judge.rounds.standings",
+        "judge.verdicts",
+    },
     "judge.cli": {"judge"},
 }
 

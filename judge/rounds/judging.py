@@ -1,12 +1,15 @@
 """Judge a whole round: every contestant's files, N runs at a time, resumably.
 
 Runs are pinned to disjoint cores (judge.batch), so no two runs share a core. Each
-verdict is stored the moment it is made (judge.rounds.store); a second call judges
-only what has no verdict yet, what changed since, and what got IE (the judge's own
-fault), the last at most MAX_IE_TRIES times on the same bytes: after that the file is
-a judge fault for the organiser (a notice, and `judge round rejudge`), not judged again
-on every call. A file that cannot be run gets CE, a broken problem IE: one contestant
-or one problem never stops the batch.
+verdict is stored the moment it is made (any VerdictStore: judge.rounds.records); a
+second call judges only what has no verdict yet, what changed since, and what got IE
+(the judge's own fault), the last at most MAX_IE_TRIES times on the same bytes: after
+that the file is a judge fault for the organiser (a notice, and `judge round
+rejudge`), not judged again on every call. A file that cannot be run gets CE, a
+broken problem IE: one contestant or one problem never stops the batch.
+
+Judging takes what was discovered (a Discovery: judge.rounds.submissions.discover
+finds it on disk) and never looks for files itself.
 """
 
 from __future__ import annotations
@@ -15,16 +18,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from judge.bank import Bank
 from judge.batch import cores_for, run_pinned
 from judge.data import Secret
 from judge.errors import InvalidSource, JudgeError, UsageError
+from judge.rounds.records import Manifest, Record, VerdictStore
 from judge.rounds.roundfile import Round
 from judge.rounds.standings import RankChange, Standings, compute_standings, rank_changes
-from judge.rounds.store import Manifest, Record, VerdictStore
-from judge.rounds.submissions import Discovery, Submission, discover
+from judge.rounds.submissions import Discovery, Submission
 from judge.runner import Judge, as_result
 from judge.sandbox.base import Sandbox
 from judge.text import printable
@@ -47,6 +49,8 @@ class JudgeSummary:
     judged: int
     already: int
     discovery: Discovery
+    # The discovery's notices, then judging's own (files changed since judged, IE given up).
+    notices: list[str] = field(default_factory=list)
     records: dict[str, Record] = field(default_factory=dict)
 
 
@@ -149,14 +153,14 @@ def _judge_all(
 
 
 def _manifest(
-    round_: Round, folder: Path, found: Discovery, sandbox: Sandbox, secret: Secret
+    round_: Round, found: Discovery, notices: list[str], sandbox: Sandbox, secret: Secret
 ) -> Manifest:
     return Manifest(
         round=round_.name,
-        submissions_dir=str(folder.resolve()),
+        submissions_dir=str(found.folder.resolve()),
         contestants=found.contestants,
         missing=found.missing,
-        notices=[printable(notice, keep_newlines=False) for notice in found.notices],
+        notices=[printable(notice, keep_newlines=False) for notice in notices],
         sandbox=sandbox.name,
         secret_source="development" if secret.is_development else "a real secret",
     )
@@ -165,35 +169,45 @@ def _manifest(
 def judge_round(
     round_: Round,
     bank: Bank,
-    folder: Path,
+    found: Discovery,
     store: VerdictStore,
     sandbox: Sandbox,
     secret: Secret,
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> JudgeSummary:
-    """Judge every submission under `folder` that has no stored verdict yet."""
-    found = discover(round_, folder)
+    """Judge every discovered submission that has no stored verdict yet.
+
+    found: the round's submissions (judge.rounds.submissions.discover); the manifest
+    records its folder and notices, and who handed in nothing.
+    """
     stored = store.load()
+    notices = list(found.notices)
     todo: list[Task] = []
     for item in found.submissions:
         earlier = stored.get(item.key)
         if earlier is None:
             todo.append((item, 0, 0))
         elif earlier.sha256 != item.sha256:
-            found.notices.append(f"{item.key}: changed since it was judged; judged again")
+            notices.append(f"{item.key}: changed since it was judged; judged again")
             todo.append((item, earlier.rejudge + 1, 0))
         elif earlier.result.verdict is Verdict.IE and earlier.ie_tries < MAX_IE_TRIES:
             todo.append((item, earlier.rejudge + 1, earlier.ie_tries))
         elif earlier.result.verdict is Verdict.IE:
-            found.notices.append(
+            notices.append(
                 f"{item.key}: the judge failed on this file {earlier.ie_tries} times (IE), a "
                 f"judge fault, not the contestant's; not retried: see the judge's log, then "
                 f"`judge round rejudge --problem {item.problem}`"
             )
-    store.write_manifest(_manifest(round_, folder, found, sandbox, secret))
+    store.write_manifest(_manifest(round_, found, notices, sandbox, secret))
     judged = _judge_all(round_, todo, bank, store, sandbox, secret, jobs, progress)
-    return JudgeSummary(judged, len(found.submissions) - len(todo), found, store.load())
+    return JudgeSummary(
+        judged=judged,
+        already=len(found.submissions) - len(todo),
+        discovery=found,
+        notices=notices,
+        records=store.load(),
+    )
 
 
 @dataclass(frozen=True)
@@ -220,19 +234,23 @@ def rejudge_problem(
     round_: Round,
     slug: str,
     bank: Bank,
+    found: Discovery,
     store: VerdictStore,
     sandbox: Sandbox,
     secret: Secret,
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> Rejudge:
-    """Judge every stored submission of one problem again and report the ranks that moved."""
+    """Judge every discovered submission of one problem again and report the ranks that moved.
+
+    found: the round's submissions, discovered again where the manifest says they are
+    (its submissions_dir).
+    """
     if slug not in round_.slugs:
         raise UsageError(f"{slug!r} is not a problem of {round_.name}: {', '.join(round_.slugs)}")
     manifest = store.read_manifest()
     stored = store.load()
     before = boards(round_, manifest, stored)
-    found = discover(round_, Path(manifest.submissions_dir))
     todo: list[Task] = [
         (item, stored[item.key].rejudge + 1 if item.key in stored else 0, 0)
         for item in found.submissions

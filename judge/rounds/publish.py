@@ -1,9 +1,12 @@
-"""Publish a round: `scoreboard.csv` and a standalone `scoreboard.html`.
+"""Publish a round: the text of `scoreboard.csv` and of a standalone `scoreboard.html`.
 
 The page needs no network: its style is inline and its plots (matplotlib, drawn
 with the Agg canvas, no display) are embedded as base64 PNG. It shows the final
 (private) ranking when the round file allows it, the public ranking, points per
 problem, the score distribution of every problem and the verdict mix.
+
+Nothing here writes a file: the command line writes both texts into the results
+folder, a web service can serve them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,12 +22,14 @@ from typing import Any
 
 import jinja2
 
+from judge.rounds.records import Manifest, Record
 from judge.rounds.roundfile import Round
 from judge.rounds.standings import Standings
-from judge.rounds.store import Manifest, Record
 from judge.verdicts import Verdict
 
 TEMPLATE = "scoreboard.html.j2"
+SCOREBOARD_CSV = "scoreboard.csv"
+SCOREBOARD_HTML = "scoreboard.html"
 VERDICT_COLOURS = {
     "AC": "#2e7d32",
     "WA": "#f9a825",
@@ -42,17 +46,17 @@ VERDICT_COLOURS = {
 
 @dataclass(frozen=True)
 class Published:
-    """The files a publication wrote."""
+    """A round's scoreboards as text: what goes into SCOREBOARD_CSV and SCOREBOARD_HTML."""
 
-    csv: Path
-    html: Path
+    csv: str
+    html: str
 
 
-def write_csv(round_: Round, private: Standings, public: Standings, path: Path) -> None:
+def render_csv(round_: Round, private: Standings, public: Standings) -> str:
     """One row per contestant: final rank and points per problem, then the public board.
 
     While the round hides its private board (`publish_private: false`) only the public
-    board is written.
+    board is shown.
     """
     shown_private = round_.spec.leaderboard.publish_private
     main, other = (private, public) if shown_private else (public, None)
@@ -71,14 +75,7 @@ def write_csv(round_: Round, private: Standings, public: Standings, path: Path) 
         if other is not None:
             line += [other_rows[row.contestant].rank, f"{other_rows[row.contestant].total:g}"]
         writer.writerow(line)
-    _replace(path, buffer.getvalue())
-
-
-def _replace(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(text, encoding="utf-8")
-    os.replace(staging, path)
+    return buffer.getvalue()
 
 
 def _png(figure: Any) -> str:
@@ -189,10 +186,9 @@ def publish(
     public: Standings,
     records: list[Record],
     manifest: Manifest,
-    folder: Path,
 ) -> Published:
-    """Write scoreboard.csv and scoreboard.html into `folder`."""
-    csv_path, html_path = folder / "scoreboard.csv", folder / "scoreboard.html"
-    write_csv(round_, private, public, csv_path)
-    _replace(html_path, render_html(round_, private, public, records, manifest))
-    return Published(csv_path, html_path)
+    """Render both scoreboards of a round."""
+    return Published(
+        csv=render_csv(round_, private, public),
+        html=render_html(round_, private, public, records, manifest),
+    )

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from judge.rounds.records import Record
 from judge.rounds.roundfile import RoundSpec
-from judge.rounds.store import Record
 from judge.verdicts import Verdict
 
 Board = Literal["private", "public"]

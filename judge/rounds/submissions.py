@@ -48,8 +48,9 @@ class Submission:
 
 @dataclass
 class Discovery:
-    """What was found: the submissions to judge, who handed in nothing, and notices."""
+    """What was found under `folder`: the submissions to judge, who handed in nothing, notices."""
 
+    folder: Path
     contestants: list[str] = field(default_factory=list)
     submissions: list[Submission] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)  # (contestant, slug)
@@ -94,7 +95,7 @@ def discover(round_: Round, folder: Path) -> Discovery:
         raise UsageError(
             f"{folder}: no such submissions folder (expected DIR/<contestant>/<slug>.py)"
         )
-    found = Discovery()
+    found = Discovery(folder)
     slugs = set(round_.slugs)
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):

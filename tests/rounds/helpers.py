@@ -1,4 +1,4 @@
-"""Building rounds, contestants' folders and records for the round tests."""
+"""Building rounds, contestants' folders, records and stores for the round tests."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from judge.bank import Bank
+from judge.errors import UsageError
+from judge.rounds.records import Manifest, Record
 from judge.rounds.roundfile import Round, load_round
-from judge.rounds.store import Record
 from judge.verdicts import MetricValue, Result, Verdict
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -87,3 +89,25 @@ def record(
 
 def lines(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class MemoryStore:
+    """A VerdictStore in memory, the fake beside the JSONL store: records cross it as dicts."""
+
+    def __init__(self) -> None:
+        self.appended: list[dict[str, Any]] = []
+        self.manifest: dict[str, Any] | None = None
+
+    def load(self) -> dict[str, Record]:
+        return {data["key"]: Record.from_dict(data) for data in self.appended}
+
+    def append(self, record: Record) -> None:
+        self.appended.append(record.to_dict())
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        self.manifest = manifest.to_dict()
+
+    def read_manifest(self) -> Manifest:
+        if self.manifest is None:
+            raise UsageError("memory: no judged round here; run `judge round judge` first")
+        return Manifest.from_dict(self.manifest)

@@ -1,7 +1,8 @@
 """Judging a round: every file gets a verdict, a second call judges nothing twice.
 
-The logic runs on a scripted FakeSandbox; the end-to-end round runs on the real
-isolating backends (tests/rounds/test_round_cli.py drives the command line).
+The logic runs on a scripted FakeSandbox, and on the in-memory store where the
+verdict file itself is not under test; the end-to-end round runs on the real
+isolating backends (tests/rounds/test_round_end_to_end.py drives the command line).
 """
 
 from __future__ import annotations
@@ -16,12 +17,20 @@ import pytest
 
 from judge.data import Secret
 from judge.errors import SandboxError
+from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import judge_round, rejudge_problem
-from judge.rounds.store import VerdictStore
+from judge.rounds.submissions import discover
 from judge.sandbox.base import Mount, RunFacts, Sandbox
 from judge.sandbox.fake import FakeSandbox
 from judge.verdicts import Verdict
-from tests.rounds.helpers import BANK, five_contestants, fixture_round, hand_in, lines
+from tests.rounds.helpers import (
+    BANK,
+    MemoryStore,
+    five_contestants,
+    fixture_round,
+    hand_in,
+    lines,
+)
 
 SECRET = Secret(b"round-judging-tests", "test")
 OK = RunFacts(0, None, 0.5, 0.4, 40.0, False, False, False)
@@ -47,9 +56,10 @@ def fake() -> FakeSandbox:
 def test_every_file_gets_a_verdict_and_a_broken_one_never_stops_the_batch(
     tmp_path: Path,
 ) -> None:
-    store = VerdictStore(tmp_path / "results")
+    round_ = fixture_round()
+    store = MemoryStore()
     subs = five_contestants(tmp_path / "subs")
-    summary = judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
+    summary = judge_round(round_, BANK, discover(round_, subs), store, fake(), SECRET)
     verdicts = {key: r.result.verdict for key, r in summary.records.items()}
     assert verdicts["crashing/add-arrays.py"] is Verdict.CE  # the empty file
     assert "the file is empty" in summary.records["crashing/add-arrays.py"].result.message
@@ -61,12 +71,30 @@ def test_every_file_gets_a_verdict_and_a_broken_one_never_stops_the_batch(
     assert summary.judged == 8 and summary.already == 0
 
 
-def test_a_second_call_judges_nothing_again(tmp_path: Path) -> None:
-    store = VerdictStore(tmp_path / "results")
+def test_judging_takes_only_what_was_discovered_and_the_manifest_says_where(
+    tmp_path: Path,
+) -> None:
+    round_ = fixture_round()
+    store = MemoryStore()
     subs = five_contestants(tmp_path / "subs")
-    judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
+    found = discover(round_, subs)
+    found.submissions = [item for item in found.submissions if item.contestant == "honest"]
     sandbox = fake()
-    again = judge_round(fixture_round(), BANK, subs, store, sandbox, SECRET)
+    summary = judge_round(round_, BANK, found, store, sandbox, SECRET)
+    assert sorted(summary.records) == ["honest/add-arrays.py", "honest/threshold.py"]
+    assert summary.judged == 2 and len(sandbox.calls) == 2
+    manifest = store.read_manifest()
+    assert manifest.submissions_dir == str(subs.resolve())
+    assert manifest.contestants == found.contestants and manifest.missing == found.missing
+
+
+def test_a_second_call_judges_nothing_again(tmp_path: Path) -> None:
+    round_ = fixture_round()
+    store = JsonlStore(tmp_path / "results")
+    subs = five_contestants(tmp_path / "subs")
+    judge_round(round_, BANK, discover(round_, subs), store, fake(), SECRET)
+    sandbox = fake()
+    again = judge_round(round_, BANK, discover(round_, subs), store, sandbox, SECRET)
     assert again.judged == 0 and again.already == 8 and not sandbox.calls
     assert len(lines(store.path)) == 8
 
@@ -74,7 +102,8 @@ def test_a_second_call_judges_nothing_again(tmp_path: Path) -> None:
 def test_an_interrupted_batch_loses_nothing_and_the_next_call_judges_only_the_rest(
     tmp_path: Path,
 ) -> None:
-    store = VerdictStore(tmp_path / "results")
+    round_ = fixture_round()
+    store = JsonlStore(tmp_path / "results")
     subs = five_contestants(tmp_path / "subs")
 
     def interrupt_after_three(done: int, total: int, label: str) -> None:
@@ -83,17 +112,24 @@ def test_an_interrupted_batch_loses_nothing_and_the_next_call_judges_only_the_re
 
     with pytest.raises(KeyboardInterrupt):
         judge_round(
-            fixture_round(), BANK, subs, store, fake(), SECRET, progress=interrupt_after_three
+            round_,
+            BANK,
+            discover(round_, subs),
+            store,
+            fake(),
+            SECRET,
+            progress=interrupt_after_three,
         )
     assert len(lines(store.path)) == 3
-    resumed = judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
+    resumed = judge_round(round_, BANK, discover(round_, subs), store, fake(), SECRET)
     assert resumed.judged == 5 and resumed.already == 3
     keys = [line["key"] for line in lines(store.path)]
     assert len(keys) == len(set(keys)) == 8
 
 
 def test_a_changed_file_and_an_internal_error_are_judged_again(tmp_path: Path) -> None:
-    store = VerdictStore(tmp_path / "results")
+    round_ = fixture_round()
+    store = JsonlStore(tmp_path / "results")
     subs = five_contestants(tmp_path / "subs")
 
     class Broken:
@@ -104,17 +140,18 @@ def test_a_changed_file_and_an_internal_error_are_judged_again(tmp_path: Path) -
 
             raise SandboxError("the engine went away")
 
-    first = judge_round(fixture_round(), BANK, subs, store, Broken(), SECRET)  # type: ignore[arg-type]
+    first = judge_round(round_, BANK, discover(round_, subs), store, Broken(), SECRET)  # type: ignore[arg-type]
     assert Counter(r.result.verdict for r in first.records.values())[Verdict.IE] == 7
     hand_in(subs, "crashing", "add-arrays.py", "def add(a, b):\n    return a\n")
-    second = judge_round(fixture_round(), BANK, subs, store, fake(), SECRET)
+    second = judge_round(round_, BANK, discover(round_, subs), store, fake(), SECRET)
     assert second.judged == 8  # seven IE retried, one changed file
-    assert any("changed since it was judged" in n for n in second.discovery.notices)
+    assert any("changed since it was judged" in n for n in second.notices)
     assert Verdict.IE not in {r.result.verdict for r in second.records.values()}
 
 
 def test_rejudging_a_problem_reports_whose_rank_moved(tmp_path: Path) -> None:
-    store = VerdictStore(tmp_path / "results")
+    round_ = fixture_round()
+    store = JsonlStore(tmp_path / "results")
     subs = tmp_path / "subs"
     hand_in(subs, "ana", "threshold.py", "# ana", minute=1)
     hand_in(subs, "bob", "threshold.py", "# bob", minute=2)
@@ -130,10 +167,16 @@ def test_rejudging_a_problem_reports_whose_rank_moved(tmp_path: Path) -> None:
         output = next(m.source for m in mounts if m.writable)
         np.save(output / "predictions.npy", guess[:rows])
 
-    judge_round(fixture_round(), BANK, subs, store, FakeSandbox(OK, by_contestant), SECRET)
+    judge_round(round_, BANK, discover(round_, subs), store, FakeSandbox(OK, by_contestant), SECRET)
     scripted.update(ana=0.0, bob=1.0)  # "after a fix of the problem"
     outcome = rejudge_problem(
-        fixture_round(), "threshold", BANK, store, FakeSandbox(OK, by_contestant), SECRET
+        round_,
+        "threshold",
+        BANK,
+        discover(round_, subs),
+        store,
+        FakeSandbox(OK, by_contestant),
+        SECRET,
     )
     assert outcome.judged == 2
     assert {(c.contestant, c.before, c.after) for c in outcome.private} == {
@@ -151,6 +194,7 @@ def hidden_truth() -> np.ndarray:
 
 
 def test_run_pinning_gives_each_run_its_own_core(tmp_path: Path) -> None:
+    round_ = fixture_round()
     seen: list[tuple[int, ...]] = []
 
     class Recording(FakeSandbox):
@@ -158,10 +202,10 @@ def test_run_pinning_gives_each_run_its_own_core(tmp_path: Path) -> None:
             seen.append(limits.cpuset)
             return super().run(command, mounts, limits, env)
 
-    store = VerdictStore(tmp_path / "results")
+    store = JsonlStore(tmp_path / "results")
     subs = five_contestants(tmp_path / "subs")
     sandbox: Sandbox = Recording(OK, write_weak_outputs)
-    judge_round(fixture_round(), BANK, subs, store, sandbox, SECRET, jobs=2)
+    judge_round(round_, BANK, discover(round_, subs), store, sandbox, SECRET, jobs=2)
     assert seen and all(len(cpus) == 1 for cpus in seen)
     assert {cpus for cpus in seen} <= {(0,), (1,)}
 
@@ -177,21 +221,23 @@ def test_an_internal_error_on_the_same_bytes_is_retried_twice_then_left_to_the_o
     tmp_path: Path,
 ) -> None:
     round_ = fixture_round()
-    store = VerdictStore(tmp_path / "results")
+    store = MemoryStore()
     subs = tmp_path / "subs"
     hand_in(subs, "ann", "threshold.py", "print('hi')\n")
     failing = FailingSandbox(OK)
     for attempt in (1, 2, 3):
-        summary = judge_round(round_, BANK, subs, store, failing, SECRET)
+        summary = judge_round(round_, BANK, discover(round_, subs), store, failing, SECRET)
         record = summary.records["ann/threshold.py"]
         assert summary.judged == 1 and record.result.verdict is Verdict.IE
         assert record.ie_tries == attempt
-    summary = judge_round(round_, BANK, subs, store, failing, SECRET)
+    summary = judge_round(round_, BANK, discover(round_, subs), store, failing, SECRET)
     assert summary.judged == 0 and len(failing.calls) == 0
-    assert any("failed on this file 3 times" in n for n in summary.discovery.notices)
-    assert store.read_manifest().notices == summary.discovery.notices
+    assert any("failed on this file 3 times" in n for n in summary.notices)
+    assert store.read_manifest().notices == summary.notices
     # The organiser's explicit rejudge still judges it; a working judge clears the count.
-    outcome = rejudge_problem(round_, "threshold", BANK, store, fake(), SECRET)
+    outcome = rejudge_problem(
+        round_, "threshold", BANK, discover(round_, subs), store, fake(), SECRET
+    )
     assert outcome.judged == 1
     record = store.load()["ann/threshold.py"]
     assert record.result.verdict is Verdict.WA and record.ie_tries == 0
@@ -199,13 +245,13 @@ def test_an_internal_error_on_the_same_bytes_is_retried_twice_then_left_to_the_o
 
 def test_a_changed_file_after_internal_errors_is_judged_afresh(tmp_path: Path) -> None:
     round_ = fixture_round()
-    store = VerdictStore(tmp_path / "results")
+    store = JsonlStore(tmp_path / "results")
     subs = tmp_path / "subs"
     hand_in(subs, "ann", "threshold.py", "print('hi')\n")
     for _ in range(3):
-        judge_round(round_, BANK, subs, store, FailingSandbox(OK), SECRET)
+        judge_round(round_, BANK, discover(round_, subs), store, FailingSandbox(OK), SECRET)
     hand_in(subs, "ann", "threshold.py", "print('fixed')\n")
-    summary = judge_round(round_, BANK, subs, store, fake(), SECRET)
+    summary = judge_round(round_, BANK, discover(round_, subs), store, fake(), SECRET)
     assert summary.judged == 1 and summary.records["ann/threshold.py"].ie_tries == 0
 
 
@@ -222,11 +268,12 @@ class FlakySandbox(FakeSandbox):
 
 
 def test_an_infrastructure_failure_is_judged_again_at_once_not_recorded(tmp_path: Path) -> None:
-    store = VerdictStore(tmp_path / "results")
+    round_ = fixture_round()
+    store = MemoryStore()
     subs = tmp_path / "subs"
     hand_in(subs, "ann", "threshold.py", "print('hi')\n")
     sandbox = FlakySandbox(OK, write_weak_outputs)
-    summary = judge_round(fixture_round(), BANK, subs, store, sandbox, SECRET)
+    summary = judge_round(round_, BANK, discover(round_, subs), store, sandbox, SECRET)
     record = summary.records["ann/threshold.py"]
     assert record.result.verdict is Verdict.WA and record.ie_tries == 0
     assert len(sandbox.calls) == 1 and sandbox.failed

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from judge.data import Secret
+from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round
 from judge.rounds.publish import publish
-from judge.rounds.store import VerdictStore
+from judge.rounds.submissions import discover
 from judge.sandbox.base import Sandbox
 from judge.verdicts import Verdict
 from tests.rounds.helpers import (
@@ -41,8 +42,9 @@ def test_a_small_round_gets_every_verdict_and_a_ranking_on_the_real_sandbox(
 ) -> None:
     subs = five_contestants(tmp_path / "subs")
     hand_in(subs, "odd name", "threshold.py", HONEST_THRESHOLD)
-    store = VerdictStore(tmp_path / "results")
-    summary = judge_round(fixture_round(), BANK, subs, store, isolating_backend, SECRET, jobs=2)
+    store = JsonlStore(tmp_path / "results")
+    found = discover(fixture_round(), subs)
+    summary = judge_round(fixture_round(), BANK, found, store, isolating_backend, SECRET, jobs=2)
     verdicts = {key: record.result.verdict for key, record in summary.records.items()}
     assert verdicts == {
         "honest/threshold.py": Verdict.AC,
@@ -54,7 +56,7 @@ def test_a_small_round_gets_every_verdict_and_a_ranking_on_the_real_sandbox(
         "notebook/threshold.ipynb": Verdict.AC,
         "missing/add-arrays.py": Verdict.AC,
     }
-    assert any("'odd name'" in notice for notice in summary.discovery.notices)
+    assert any("'odd name'" in notice for notice in summary.notices)
     assert {r.result.sandbox for r in summary.records.values()} == {isolating_backend.name}
     private, public = boards(fixture_round(), store.read_manifest(), summary.records)
     assert [(row.contestant, row.rank) for row in private.rows][:3] == [
@@ -64,14 +66,9 @@ def test_a_small_round_gets_every_verdict_and_a_ranking_on_the_real_sandbox(
     ]
     assert private.rows[2].cells["threshold"].verdict is Verdict.NS
     published = publish(
-        fixture_round(),
-        private,
-        public,
-        list(summary.records.values()),
-        store.read_manifest(),
-        store.folder,
+        fixture_round(), private, public, list(summary.records.values()), store.read_manifest()
     )
-    assert published.csv.read_text().splitlines()[1].startswith("1,honest,")
+    assert published.csv.splitlines()[1].startswith("1,honest,")
     assert "the planted failure" in summary.records["crashing/threshold.py"].result.message
 
 

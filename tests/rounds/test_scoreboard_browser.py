@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from judge.data import Secret
+from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round
 from judge.rounds.publish import publish
-from judge.rounds.store import VerdictStore
+from judge.rounds.submissions import discover
 from tests.rounds.helpers import BANK, five_contestants, fixture_round
 from tests.rounds.test_judging import fake
 
@@ -63,13 +64,16 @@ def browser_page(tmp_path: Path) -> Iterator[object]:
 
 
 def published_round(folder: Path) -> Path:
-    store = VerdictStore(folder / "results")
+    store = JsonlStore(folder / "results")
     subs = five_contestants(folder / "subs")
-    summary = judge_round(fixture_round(), BANK, subs, store, fake(), Secret(b"browser", "t"))
+    found = discover(fixture_round(), subs)
+    summary = judge_round(fixture_round(), BANK, found, store, fake(), Secret(b"browser", "t"))
     manifest = store.read_manifest()
     private, public = boards(fixture_round(), manifest, summary.records)
     records = list(summary.records.values())
-    return publish(fixture_round(), private, public, records, manifest, store.folder).html
+    page = folder / "scoreboard.html"
+    page.write_text(publish(fixture_round(), private, public, records, manifest).html)
+    return page
 
 
 def test_the_scoreboard_shows_the_ranking_and_the_plots_in_chromium(

@@ -32,7 +32,7 @@ def test_every_contestant_folder_and_file_is_found_in_time_order(tmp_path: Path)
     hand_in(tmp_path, "ana", "threshold.20261205T091500Z.py", "print('first')")
     hand_in(tmp_path, "ana", "add-arrays.ipynb", "{}", minute=3)
     found = discover(fixture_round(), tmp_path)
-    assert found.contestants == ["ana"]
+    assert found.folder == tmp_path and found.contestants == ["ana"]
     keys = [s.key for s in found.submissions]
     assert keys == [
         "ana/threshold.20261205T091500Z.py",

@@ -1,4 +1,4 @@
-"""The verdicts of a round as JSON lines, appended and synced one by one.
+"""A round's VerdictStore in a results folder: JSON lines, appended and synced one by one.
 
 `results/<round>/verdicts.jsonl` holds one record per judgement. A record is
 written (and fsynced) the moment its run is scored, so an interrupted batch loses
@@ -15,13 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from judge.errors import UsageError
-from judge.verdicts import Result
+from judge.rounds.records import Manifest, Record
 
 log = logging.getLogger(__name__)
 
@@ -29,62 +26,8 @@ VERDICTS_FILE = "verdicts.jsonl"
 MANIFEST_FILE = "round.json"
 
 
-@dataclass(frozen=True)
-class Record:
-    """One judgement of one submission of a round."""
-
-    key: str
-    contestant: str
-    problem: str
-    file: str
-    sha256: str
-    submitted_at: datetime
-    judged_at: datetime
-    result: Result
-    rejudge: int = 0
-    # How many judgements of these same bytes in a row ended in IE (this one included).
-    ie_tries: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["submitted_at"] = self.submitted_at.isoformat()
-        data["judged_at"] = self.judged_at.isoformat()
-        data["result"] = self.result.to_dict()
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Record:
-        values = dict(data)
-        values["submitted_at"] = datetime.fromisoformat(values["submitted_at"])
-        values["judged_at"] = datetime.fromisoformat(values["judged_at"])
-        values["result"] = Result.from_dict(values["result"])
-        return cls(**values)
-
-
-@dataclass
-class Manifest:
-    """Who took part and what was noticed, as of the last judging call."""
-
-    round: str
-    submissions_dir: str
-    contestants: list[str]
-    missing: list[tuple[str, str]]
-    notices: list[str] = field(default_factory=list)
-    sandbox: str = ""
-    secret_source: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        values = dict(data)
-        values["missing"] = [tuple(pair) for pair in values["missing"]]
-        return cls(**values)
-
-
-class VerdictStore:
-    """The append-only verdict file of one round's results folder."""
+class JsonlStore:
+    """The append-only verdict file and the manifest of one round's results folder."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
