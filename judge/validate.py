@@ -71,7 +71,7 @@ from judge.errors import (
 )
 from judge.harness import leak_scan
 from judge.outputs import read_untrusted_file
-from judge.runner import run_submission
+from judge.runner import Judge, as_result, run_submission
 from judge.sandbox.base import CODE_DIR, OUTPUT_DIR, Limits, Mount, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
 from judge.scoring import compute_metric, perfect_prediction
@@ -797,9 +797,14 @@ def validate_bank(
     total = len(runs) + int(audit)
     done = 0
 
+    # One Judge per secret draw: the runs of a draw share its memo of expected answers
+    # (a function problem's reference runs once per draw, not once per labelled file).
+    judges = {run.secret.value: Judge(bank, sandbox, run.secret) for run in runs}
+
     def judge_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> Result:
         pinned = cores_for(cpuset, run.problem.spec.limits.cpus)
-        return run_submission(run.problem, run.path, sandbox, run.secret, bank, cpuset=pinned)
+        outcome = judges[run.secret.value].judge(run.problem, run.path, cpuset=pinned)
+        return as_result(outcome, run.problem)
 
     for run, judged in run_pinned(judge_one, runs, options.jobs):
         done += 1

@@ -39,8 +39,6 @@ from typing import Any
 from judge.errors import SandboxUnavailable
 from judge.sandbox.seccomp_profile import JUDGE_PROFILE, load_profile, socket_families
 
-PROFILE = JUDGE_PROFILE
-
 # Classic BPF opcodes (linux/bpf_common.h).
 LD_W_ABS = 0x20  # BPF_LD | BPF_W | BPF_ABS
 JEQ_K = 0x15  # BPF_JMP | BPF_JEQ | BPF_K
@@ -170,7 +168,7 @@ def _errno(value: int) -> int:
 
 def _unsupported(what: str) -> SandboxUnavailable:
     return SandboxUnavailable(
-        f"seccomp profile {PROFILE.name}: {what}, which the bwrap backend cannot compile: "
+        f"seccomp profile {JUDGE_PROFILE.name}: {what}, which the bwrap backend cannot compile: "
         f"extend judge/sandbox/seccomp_bpf.py, or use --sandbox docker"
     )
 
@@ -289,7 +287,7 @@ def assemble(program: Sequence[Instruction]) -> bytes:
     return b"".join(instruction.pack() for instruction in program)
 
 
-def compiled_profile(path: Path = PROFILE) -> bytes:
+def compiled_profile(path: Path = JUDGE_PROFILE) -> bytes:
     """Return the judge's profile compiled for bwrap's `--seccomp FD`.
 
     Raises SandboxUnavailable off x86_64, or when the profile is unreadable or uses

@@ -19,7 +19,7 @@ import pytest
 
 from judge.errors import SandboxError, SandboxUnavailable
 from judge.sandbox import bwrap as bwrap_module
-from judge.sandbox import seccomp_bpf
+from judge.sandbox import seccomp_bpf, seccomp_profile
 from judge.sandbox.base import (
     CODE_DIR,
     OUTPUT_DIR,
@@ -134,7 +134,7 @@ def decode(program: bytes) -> list[Instruction]:
 
 
 def test_the_profile_compiles_to_one_check_per_denied_syscall() -> None:
-    profile = json.loads(seccomp_bpf.PROFILE.read_text())
+    profile = json.loads(seccomp_profile.JUDGE_PROFILE.read_text())
     program = decode(seccomp_bpf.assemble(seccomp_bpf.build_program(profile)))
     denied = {
         seccomp_bpf.X86_64_SYSCALLS[name]
