@@ -7,6 +7,7 @@ submission file, bad option).
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ from judge.rounds.roundfile import Round, load_round, round_path
 from judge.rounds.standings import Standings
 from judge.rounds.submissions import discover
 from judge.runner import Judge, as_result
-from judge.sandbox import CHOICES, Sandbox, open_sandbox
+from judge.sandbox import CHOICES, Choice, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
 from judge.spec import SECTIONS, Problem, spec_json_schema
 from judge.text import printable
@@ -221,10 +222,8 @@ def calibrate(
     """Run the reference several times on this machine and propose time and memory limits."""
     bank = current_bank()
     try:
-        if sandbox not in CHOICES:
-            raise UsageError(f"unknown sandbox {sandbox!r}; choose one of {', '.join(CHOICES)}")
         problem = bank.problem(slug)
-        choice = open_sandbox(sandbox, os.environ.get("JUDGE_SANDBOX_IMAGE"))
+        choice = opened(sandbox)  # cold: proposed limits must hold for a cold start
         warn_if_not_isolated(choice.sandbox)
         secret = current_secret()
         with Progress(console=errors, transient=True) as progress:
@@ -260,6 +259,20 @@ def calibrate(
         f"rounded up; now {found.current_memory_mb})",
         highlight=False,
     )
+
+
+NO_POOL_HELP = "Start every run in a fresh sandbox, without the warm pool (docker, bwrap)."
+
+
+def opened(name: str, image: str | None = None, pool: bool = False) -> Choice:
+    """Open the backend the options name, closed when the command exits.
+
+    pool: put a warm pool in front of docker or bwrap (for commands that judge many
+    runs; a single run would only wait for it).
+    """
+    choice = open_sandbox(name, image or os.environ.get("JUDGE_SANDBOX_IMAGE"), warm=pool)
+    atexit.register(choice.sandbox.close)
+    return choice
 
 
 def warn_if_not_isolated(sandbox: Sandbox) -> None:
@@ -306,10 +319,8 @@ def run(
     """Judge FILE as a submission to problem SLUG on the hidden split."""
     bank = current_bank()
     try:
-        if sandbox not in CHOICES:
-            raise UsageError(f"unknown sandbox {sandbox!r}; choose one of {', '.join(CHOICES)}")
         problem = bank.problem(slug)
-        choice = open_sandbox(sandbox, image or os.environ.get("JUDGE_SANDBOX_IMAGE"))
+        choice = opened(sandbox, image)  # one run: a warm pool would only be waited for
         if not as_json:
             errors.print(f"[dim]sandbox: {choice.sandbox.name} ({choice.reason})[/]")
         warn_if_not_isolated(choice.sandbox)
@@ -334,12 +345,13 @@ def demo(
     sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
     jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
     slugs: Annotated[list[str] | None, typer.Argument(help="Problems (default: all).")] = None,
+    no_pool: Annotated[bool, typer.Option("--no-pool", help=NO_POOL_HELP)] = False,
 ) -> None:
     """Judge every problem's starter and labelled reference submissions; print a verdict table."""
     bank = current_bank()
     try:
         core_slots(jobs)
-        choice = open_sandbox(sandbox, os.environ.get("JUDGE_SANDBOX_IMAGE"))
+        choice = opened(sandbox, pool=not no_pool)
         problems = [bank.problem(s) for s in slugs] if slugs else bank.problems()
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
@@ -451,6 +463,7 @@ def validate(
         bool, typer.Option(help="Scan the sandbox's readable files for hidden rows.")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    no_pool: Annotated[bool, typer.Option("--no-pool", help=NO_POOL_HELP)] = False,
 ) -> None:
     """Check problems before contestants see them: files, verdicts, calibration, limits, leaks.
 
@@ -458,9 +471,7 @@ def validate(
     """
     bank = current_bank()
     try:
-        if sandbox not in CHOICES:
-            raise UsageError(f"unknown sandbox {sandbox!r}; choose one of {', '.join(CHOICES)}")
-        choice = open_sandbox(sandbox, os.environ.get("JUDGE_SANDBOX_IMAGE"))
+        choice = opened(sandbox, pool=not no_pool)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
     if not as_json:
@@ -507,9 +518,9 @@ def _results(round_: Round, results: Path | None) -> JsonlStore:
     return JsonlStore(results if results is not None else Path("results") / round_.name)
 
 
-def _opened_sandbox(name: str) -> Sandbox:
+def _opened_sandbox(name: str, pool: bool) -> Sandbox:
     """Open a backend for a batch, say which one, and warn when it isolates nothing."""
-    choice = open_sandbox(name, os.environ.get("JUDGE_SANDBOX_IMAGE"))
+    choice = opened(name, pool=pool)
     errors.print(f"[dim]sandbox: {choice.sandbox.name} ({choice.reason})[/]")
     warn_if_not_isolated(choice.sandbox)
     return choice.sandbox
@@ -574,6 +585,7 @@ def round_judge(
     results: Annotated[Path | None, typer.Option(help=RESULTS_HELP)] = None,
     sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
     jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
+    no_pool: Annotated[bool, typer.Option("--no-pool", help=NO_POOL_HELP)] = False,
 ) -> None:
     """Judge every contestant's files (resumable), then write the verdicts and scoreboards."""
     bank = current_bank()
@@ -581,7 +593,7 @@ def round_judge(
         round_ = _open_round(bank, round_name)
         store = _results(round_, results)
         core_slots(jobs)  # a --jobs this machine cannot pin is an error before any run
-        chosen = _opened_sandbox(sandbox)
+        chosen = _opened_sandbox(sandbox, pool=not no_pool)
         secret = current_secret()
         with Progress(console=errors, transient=True) as progress:
             task = progress.add_task(f"judging {round_.name}", total=None)
@@ -645,6 +657,7 @@ def round_rejudge(
     results: Annotated[Path | None, typer.Option(help=RESULTS_HELP)] = None,
     sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
     jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
+    no_pool: Annotated[bool, typer.Option("--no-pool", help=NO_POOL_HELP)] = False,
 ) -> None:
     """Judge one problem's files again (after a fix) and show whose rank changed."""
     bank = current_bank()
@@ -653,7 +666,7 @@ def round_rejudge(
         store = _results(round_, results)
         manifest = store.read_manifest()  # fail before opening a sandbox when nothing was judged
         core_slots(jobs)
-        chosen = _opened_sandbox(sandbox)
+        chosen = _opened_sandbox(sandbox, pool=not no_pool)
         secret = current_secret()
         with Progress(console=errors, transient=True) as progress:
             task = progress.add_task(f"rejudging {problem}", total=None)

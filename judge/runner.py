@@ -310,7 +310,7 @@ class Judge:
             peak_mb=round(facts.peak_mb, 1),
             public_score=public_score,
             public_metric=decided.public_metric,
-            details={"exit_code": facts.exit_code, "signal": facts.signal},
+            details={"exit_code": facts.exit_code, "signal": facts.signal, "warm": facts.warm},
             provenance=self.provenance(problem),
         )
 

@@ -6,12 +6,16 @@
     fake     scripted facts (unit tests)
 
 `open_sandbox("auto")` tries docker, then bwrap, then process, and says which and why.
+`open_sandbox(..., warm=True)` puts a pool of warm single-use slots in front of docker
+or bwrap (judge.sandbox.pool); callers still see one `run`, and `close()` the sandbox
+when done.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 from judge.errors import SandboxUnavailable, UsageError
 from judge.sandbox.base import Limits, Mount, RunFacts, Sandbox
@@ -19,9 +23,20 @@ from judge.sandbox.base import Limits, Mount, RunFacts, Sandbox
 log = logging.getLogger(__name__)
 
 BACKENDS = ("docker", "bwrap", "process")
+# The backends a warm pool can front.
+POOLED = ("docker", "bwrap")
 CHOICES = ("auto", *BACKENDS)
 
-__all__ = ["BACKENDS", "CHOICES", "Limits", "Mount", "RunFacts", "Sandbox", "open_sandbox"]
+__all__ = [
+    "BACKENDS",
+    "CHOICES",
+    "Limits",
+    "Mount",
+    "RunFacts",
+    "Sandbox",
+    "cold",
+    "open_sandbox",
+]
 
 
 @dataclass(frozen=True)
@@ -48,12 +63,34 @@ def _open(name: str, image: str | None) -> Sandbox:
     raise UsageError(f"unknown sandbox {name!r}; choose one of {', '.join(CHOICES)}")
 
 
-def open_sandbox(name: str = "auto", image: str | None = None) -> Choice:
+def open_sandbox(
+    name: str = "auto", image: str | None = None, warm: bool = False, pool_size: int | None = None
+) -> Choice:
     """Open the named backend, or the best available one for "auto".
 
-    Raises SandboxUnavailable (with the reason and the fix) when a named backend
-    cannot run here.
+    warm: put a warm pool (pool_size slots; default one per usable core) in front of
+    docker or bwrap. Raises SandboxUnavailable (with the reason and the fix) when a
+    named backend cannot run here.
     """
+    choice = _choose(name, image)
+    if not warm or choice.sandbox.name not in POOLED:
+        return choice
+    from judge.sandbox.pool import SlotBackend, WarmPool
+
+    pool = WarmPool(cast(SlotBackend, choice.sandbox), size=pool_size)
+    return Choice(pool, f"{choice.reason}; warm pool of {pool.size}")
+
+
+def cold(sandbox: Sandbox) -> Sandbox:
+    """Return the backend behind a warm pool (every run cold), or `sandbox` itself."""
+    from judge.sandbox.pool import WarmPool
+
+    return sandbox.backend if isinstance(sandbox, WarmPool) else sandbox
+
+
+def _choose(name: str, image: str | None) -> Choice:
+    if name not in CHOICES:
+        raise UsageError(f"unknown sandbox {name!r}; choose one of {', '.join(CHOICES)}")
     if name != "auto":
         return Choice(_open(name, image), f"{name} was asked for")
     skipped: list[str] = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -89,6 +89,7 @@ class RunFacts:
     stderr_tail: str = ""
     log_truncated: bool = False
     output_reason: str = ""  # which output cap was reached, when output_truncated
+    warm: bool = False  # run in a slot of the backend's warm pool (judge.sandbox.pool)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -118,6 +119,10 @@ class Sandbox(Protocol):
         env: Mapping[str, str],
     ) -> RunFacts:
         """Run `command` once and report what happened."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what the backend holds (a warm pool's slots, an engine connection)."""
         ...
 
 
@@ -244,22 +249,20 @@ def output_overflow(mounts: Sequence[Mount], limits: Limits) -> str:
     return ""
 
 
-class TailReader(threading.Thread):
-    """Drain a stream in the background, keeping only its last `keep` bytes."""
+class Tail:
+    """The last `keep` bytes written to a stream, and how many were written in all."""
 
-    def __init__(self, stream: IO[bytes], keep: int = LOG_TAIL_BYTES) -> None:
-        super().__init__(daemon=True)
-        self._stream = stream
+    def __init__(self, keep: int = LOG_TAIL_BYTES) -> None:
         self._keep = keep
         self._buffer = bytearray()
         self.total = 0
 
-    def run(self) -> None:
-        while chunk := self._stream.read(65536):
-            self.total += len(chunk)
-            self._buffer += chunk
-            if len(self._buffer) > 2 * self._keep:
-                del self._buffer[: -self._keep]
+    def add(self, chunk: bytes) -> None:
+        """Keep `chunk`, dropping what falls out of the tail."""
+        self.total += len(chunk)
+        self._buffer += chunk
+        if len(self._buffer) > 2 * self._keep:
+            del self._buffer[: -self._keep]
 
     @property
     def truncated(self) -> bool:
@@ -269,3 +272,32 @@ class TailReader(threading.Thread):
     def text(self) -> str:
         """Return the kept tail, decoded leniently."""
         return bytes(self._buffer[-self._keep :]).decode("utf-8", errors="replace")
+
+
+class TailReader(threading.Thread):
+    """Drain a stream in the background into a Tail (or hand each chunk to `sink`)."""
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        keep: int = LOG_TAIL_BYTES,
+        sink: Callable[[bytes], None] | None = None,
+    ) -> None:
+        super().__init__(daemon=True)
+        self._stream = stream
+        self._tail = Tail(keep)
+        self._sink = sink or self._tail.add
+
+    def run(self) -> None:
+        fd = self._stream.fileno()  # os.read returns what is there: a marker line arrives at once
+        while chunk := os.read(fd, 65536):
+            self._sink(chunk)
+
+    @property
+    def truncated(self) -> bool:
+        """Whether more was written than kept."""
+        return self._tail.truncated
+
+    def text(self) -> str:
+        """Return the kept tail, decoded leniently."""
+        return self._tail.text()

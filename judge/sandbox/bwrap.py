@@ -55,6 +55,7 @@ from judge.sandbox.base import (
     sandbox_env,
 )
 from judge.sandbox.cgroups import Cgroup, CgroupLayout, detect_layout
+from judge.sandbox.pool import AgentOutput, Handoff, SlotShape, SlotState, agent_command
 from judge.sandbox.seccomp_bpf import compiled_profile
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,9 @@ class BwrapSandbox:
     def python(self) -> str:
         return sys.executable
 
+    def close(self) -> None:
+        """Nothing to let go of: every run's cgroup is gone when it ends."""
+
     def run(
         self,
         command: Sequence[str],
@@ -375,7 +379,7 @@ class BwrapSandbox:
             *command,
         ]
 
-    def _run(
+    def _spawn(
         self,
         command: Sequence[str],
         mounts: Sequence[Mount],
@@ -383,7 +387,9 @@ class BwrapSandbox:
         env: Mapping[str, str],
         cgroup: Cgroup,
         cpus: tuple[int, ...],
-    ) -> RunFacts:
+        stdin: int = subprocess.DEVNULL,
+    ) -> tuple[subprocess.Popen[bytes], int]:
+        """Start bwrap in `cgroup`; return the process and the read end of its status pipe."""
         full_env = sandbox_env(env, limits)
         status_read, status_write = os.pipe()
         args_fd = os.memfd_create("bwrap-args")
@@ -402,35 +408,65 @@ class BwrapSandbox:
                 *self._inner_argv(command, full_env, status_write, seccomp_fd),
             ]
             log.debug("bwrap run: %s", argv)
-            start = time.monotonic()
-            try:
-                proc = subprocess.Popen(
-                    argv,
-                    env={},
-                    cwd="/",
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    pass_fds=(args_fd, status_write, seccomp_fd),
-                    start_new_session=True,
-                    preexec_fn=_prepare_child(cgroup.procs_files, limits, cpus),
-                )
-            except (OSError, subprocess.SubprocessError) as exc:
-                raise SandboxError(
-                    f"cannot start bwrap in cgroup {cgroup.folders[0]}: {exc}"
-                ) from exc
-            finally:
-                os.close(args_fd)
-                os.close(seccomp_fd)
-                os.close(status_write)
-            try:
-                return self._supervise(proc, start, mounts, limits, cgroup, status_read)
-            except BaseException:
-                cgroup.kill()
-                proc.wait()
-                raise
+            proc = subprocess.Popen(
+                argv,
+                env={},
+                cwd="/",
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(args_fd, status_write, seccomp_fd),
+                start_new_session=True,
+                preexec_fn=_prepare_child(cgroup.procs_files, limits, cpus),
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            os.close(status_read)
+            raise SandboxError(f"cannot start bwrap in cgroup {cgroup.folders[0]}: {exc}") from exc
+        finally:
+            os.close(args_fd)
+            os.close(seccomp_fd)
+            os.close(status_write)
+        return proc, status_read
+
+    def _run(
+        self,
+        command: Sequence[str],
+        mounts: Sequence[Mount],
+        limits: Limits,
+        env: Mapping[str, str],
+        cgroup: Cgroup,
+        cpus: tuple[int, ...],
+    ) -> RunFacts:
+        start = time.monotonic()
+        proc, status_read = self._spawn(command, mounts, limits, env, cgroup, cpus)
+        try:
+            return self._supervise(proc, start, mounts, limits, cgroup, status_read)
+        except BaseException:
+            cgroup.kill()
+            proc.wait()
+            raise
         finally:
             os.close(status_read)
+
+    def start_slot(
+        self, shape: SlotShape, cores: tuple[int, ...], mounts: Sequence[Mount]
+    ) -> BwrapSlot:
+        """Start a warm slot (judge.sandbox.pool) showing `mounts`, at low CPU weight."""
+        limits = shape.idle_limits(cores)
+        cpus = _usable_cpus(cores)
+        cgroup = Cgroup.create(self._layout)
+        try:
+            cgroup.limit(limits.memory_mb * MIB, limits.pids + BWRAP_TASKS, cpus)
+            cgroup.set_weight(low=True)
+            command = agent_command(self.python)
+            proc, status_read = self._spawn(
+                command, mounts, limits, {}, cgroup, cpus, stdin=subprocess.PIPE
+            )
+        except BaseException:
+            cgroup.kill()
+            cgroup.remove()
+            raise
+        return BwrapSlot(proc, cgroup, status_read)
 
     def _supervise(
         self,
@@ -528,3 +564,109 @@ def _wait_until(pid: int, deadline: float, cgroup: Cgroup) -> bool:
     finally:
         if pidfd >= 0:
             os.close(pidfd)
+
+
+class BwrapSlot:
+    """A bwrap sandbox running the warm agent, waiting for one run (judge.sandbox.pool)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], cgroup: Cgroup, status_read: int) -> None:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self._proc = proc
+        self._cgroup = cgroup
+        self._status_read = status_read
+        self._reaped = False
+        self.output = AgentOutput()
+        self._readers = [
+            TailReader(proc.stdout, sink=lambda chunk: self.output.feed(0, chunk)),
+            TailReader(proc.stderr, sink=lambda chunk: self.output.feed(1, chunk)),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _exited(self) -> bool:
+        if self._reaped:
+            return True
+        waited = os.waitid(os.P_PID, self._proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        return waited is not None
+
+    def state(self) -> SlotState:
+        if self._exited():
+            return SlotState.DEAD
+        return SlotState.READY if self.output.ready.is_set() else SlotState.STARTING
+
+    def agent_log(self) -> str:
+        return self.output.agent_log()
+
+    def became_ready(self) -> bool:
+        return self.output.ready.is_set()
+
+    def run(self, handoff: Handoff, mounts: Sequence[Mount], limits: Limits) -> RunFacts | None:
+        cgroup, proc = self._cgroup, self._proc
+        assert proc.stdin is not None
+        cgroup.limit(limits.memory_mb * MIB, limits.pids + BWRAP_TASKS, _usable_cpus(limits.cpuset))
+        cgroup.set_weight(low=False)
+        cgroup.reset_peak()
+        cpu_before = cgroup.cpu_seconds()
+        oom_before = cgroup.oom_kills()
+        self.output.handed_off()
+        start = time.monotonic()
+        try:
+            proc.stdin.write(handoff.encode())
+            proc.stdin.close()
+        except OSError:  # the agent is gone
+            self._end()
+            return None
+        finished = _wait_until(proc.pid, start + limits.wall_s, cgroup)
+        if not finished:
+            cgroup.kill()
+        status = self._end()
+        wall = time.monotonic() - start
+        if not self.output.went.is_set():
+            return None
+        cpu_after = cgroup.cpu_seconds()
+        cpu = 0.0 if cpu_after is None or cpu_before is None else cpu_after - cpu_before
+        exit_code, sig = _exit_and_signal(status)
+        overflow = output_overflow(mounts, limits)
+        return RunFacts(
+            exit_code=exit_code,
+            signal=sig,
+            wall_s=wall,
+            cpu_s=cpu,
+            peak_mb=cgroup.peak_bytes() / MIB,
+            oom=cgroup.oom_kills() > oom_before,
+            timed_out=not finished,
+            output_truncated=bool(overflow),
+            output_reason=overflow,
+            stdout_tail=self.output.text(0),
+            stderr_tail=self.output.text(1),
+            log_truncated=self.output.truncated,
+        )
+
+    def _end(self) -> int:
+        """Reap bwrap, kill what it left, drain its pipes; return its wait status."""
+        _, status, _ = os.wait4(self._proc.pid, 0)
+        self._reaped = True
+        self._proc.returncode = os.waitstatus_to_exitcode(status)
+        self._cgroup.kill()
+        for reader in self._readers:
+            reader.join(timeout=2)
+        return status
+
+    def destroy(self) -> None:
+        try:
+            self._cgroup.kill()
+            if not self._reaped:
+                self._proc.wait()
+                self._reaped = True
+            for reader in self._readers:
+                reader.join(timeout=2)
+            for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+                if stream is not None:
+                    stream.close()
+            self._cgroup.remove()
+        except Exception as exc:  # never raise: a leftover is logged
+            log.error("could not destroy a warm bwrap slot: %s", exc)
+        finally:
+            if self._status_read >= 0:
+                os.close(self._status_read)
+                self._status_read = -1

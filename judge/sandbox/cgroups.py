@@ -1,7 +1,7 @@
 """Per-run control groups: limits, accounting and a clean kill, on cgroup v1 or v2.
 
 One `Cgroup` is one run's group, `<mount>/olympiad-judge/<run-id>` in every hierarchy
-the judge uses (v1: memory, pids, cpuacct, cpuset, freezer; v2: the unified tree).
+the judge uses (v1: memory, pids, cpu, cpuacct, cpuset, freezer; v2: the unified tree).
 It sets the memory limit with swap disabled, the pids limit and the cpuset, reports
 peak memory, OOM kills and CPU time, kills every process in the group and removes
 it. It knows nothing of sandboxes: the bwrap backend puts its process in the group.
@@ -32,7 +32,7 @@ PARENT = "olympiad-judge"
 MOUNTINFO = Path("/proc/self/mountinfo")
 
 # v1 hierarchies the judge uses; memory and pids are required, the rest are optional.
-V1_CONTROLLERS = ("memory", "pids", "cpuacct", "cpuset", "freezer")
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "cpuset", "freezer")
 REQUIRED = ("memory", "pids")
 # v2 controllers enabled for the judge's subtree, in this order.
 V2_CONTROLLERS = ("memory", "pids", "cpu", "cpuset")
@@ -311,10 +311,15 @@ class Cgroup:
             if (memory / "memory.swap.max").exists():
                 _write(memory / "memory.swap.max", "0")
             return
-        _write(memory / "memory.limit_in_bytes", str(memory_bytes))
-        if (memory / "memory.memsw.limit_in_bytes").exists():
-            _write(memory / "memory.memsw.limit_in_bytes", str(memory_bytes))
+        memsw = memory / "memory.memsw.limit_in_bytes"
+        if memsw.exists():
+            # memory's limit may never exceed memory+swap's: raise memsw first, lower it last.
+            current = _read_int(memory / "memory.limit_in_bytes") or 0
+            order = ["memory.limit_in_bytes", memsw.name]
+            for name in order if memory_bytes <= current else reversed(order):
+                _write(memory / name, str(memory_bytes))
         else:
+            _write(memory / "memory.limit_in_bytes", str(memory_bytes))
             try:  # without swap accounting, at least ask the kernel not to swap
                 _write(memory / "memory.swappiness", "0")
             except OSError:
@@ -335,6 +340,35 @@ class Cgroup:
                 _write(group / "cpuset.mems", mems.strip())
         except OSError as exc:
             log.warning("cannot pin the cgroup to cpus %s: %s", format_cpu_list(cpus), exc)
+
+    def set_weight(self, low: bool) -> None:
+        """Give the group the lowest CPU weight (`low`) or the default one; best effort."""
+        if self.layout.version == 2:
+            path, value = self.dirs[UNIFIED] / "cpu.weight", "1" if low else "100"
+        else:
+            folder = self._dir("cpu")
+            if folder is None:
+                return
+            path, value = folder / "cpu.shares", "2" if low else "1024"
+        if not path.exists():
+            log.debug("no CPU weight in %s", path.parent)
+            return
+        try:
+            _write(path, value)
+        except OSError as exc:
+            log.debug("cannot set the CPU weight in %s: %s", path, exc)
+
+    def reset_peak(self) -> None:
+        """Start the peak memory over from the current use (v1, and v2 since Linux 6.12)."""
+        memory = self._dir("memory")
+        assert memory is not None
+        self._sampled_peak = 0
+        path = memory / ("memory.max_usage_in_bytes" if self.layout.version == 1 else "memory.peak")
+        if path.exists():
+            try:
+                _write(path, "0")
+            except OSError as exc:
+                log.debug("cannot reset the peak memory in %s: %s", path, exc)
 
     def add(self, pid: int) -> None:
         """Move process `pid` into the group in every hierarchy."""

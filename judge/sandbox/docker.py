@@ -42,7 +42,6 @@ from typing import Any, cast
 
 from judge.errors import SandboxError, SandboxUnavailable
 from judge.sandbox.base import (
-    LOG_TAIL_BYTES,
     SANDBOX_GID,
     SANDBOX_UID,
     SCRATCH_MAX_INODES,
@@ -50,10 +49,12 @@ from judge.sandbox.base import (
     Limits,
     Mount,
     RunFacts,
+    Tail,
     output_overflow,
     sandbox_env,
 )
 from judge.sandbox.cgroups import UNIFIED, Cgroup, CgroupLayout, detect_layout
+from judge.sandbox.pool import AgentOutput, Handoff, SlotShape, SlotState, agent_command
 from judge.sandbox.seccomp_profile import DOCKER_DEFAULT_PROFILE, docker_profile
 
 try:
@@ -64,6 +65,7 @@ try:
     from docker.types import Mount as DockerMount
     from docker.types.daemon import CancellableStream
     from docker.utils import kwargs_from_env
+    from docker.utils.socket import STDOUT, frames_iter
 except ImportError as exc:  # pragma: no cover - docker is a declared dependency
     _SDK_MISSING: ImportError | None = exc
 else:
@@ -106,26 +108,18 @@ class _StreamTails(threading.Thread):
     def __init__(self, stream: CancellableStream[tuple[bytes | None, bytes | None]]) -> None:
         super().__init__(daemon=True)
         self._stream = stream
-        self._buffers = (bytearray(), bytearray())
-        self.totals = [0, 0]
+        self._tails = (Tail(), Tail())
 
     def run(self) -> None:
         try:
             for chunks in self._stream:
                 for index, chunk in enumerate(chunks):
                     if chunk:
-                        self._keep(index, chunk)
+                        self._tails[index].add(chunk)
         except Exception as exc:  # the socket closes under us when the container is killed
             log.debug("exec stream ended: %s", _one_line(exc))
         finally:
             self.close()
-
-    def _keep(self, index: int, chunk: bytes) -> None:
-        buffer = self._buffers[index]
-        self.totals[index] += len(chunk)
-        buffer += chunk
-        if len(buffer) > 2 * LOG_TAIL_BYTES:
-            del buffer[:-LOG_TAIL_BYTES]
 
     def close(self) -> None:
         """Stop reading: close the stream and the HTTP response under it.
@@ -141,12 +135,12 @@ class _StreamTails(threading.Thread):
 
     def text(self, index: int) -> str:
         """Return the kept tail of stdout (0) or stderr (1), decoded leniently."""
-        return bytes(self._buffers[index][-LOG_TAIL_BYTES:]).decode("utf-8", errors="replace")
+        return self._tails[index].text()
 
     @property
     def truncated(self) -> bool:
         """Whether more was written than kept."""
-        return max(self.totals) > LOG_TAIL_BYTES
+        return self._tails[0].truncated or self._tails[1].truncated
 
 
 def _cgroup_paths(container_id: str, pid: int) -> list[str]:
@@ -300,6 +294,10 @@ class DockerSandbox:
     def python(self) -> str:
         return PYTHON
 
+    def close(self) -> None:
+        """Close the connection to the engine."""
+        self._client.close()
+
     def run(
         self,
         command: Sequence[str],
@@ -317,9 +315,43 @@ class DockerSandbox:
         finally:
             self._remove(name)
 
+    def start_slot(
+        self, shape: SlotShape, cores: tuple[int, ...], mounts: Sequence[Mount]
+    ) -> DockerSlot:
+        """Start a warm slot (judge.sandbox.pool): a container whose agent waits on stdin."""
+        name = f"olympiad-judge-slot-{uuid.uuid4().hex[:16]}"
+        limits = shape.idle_limits(cores)
+        try:
+            container = self._create(name, mounts, limits, {}, role="slot", cpu_shares=2)
+            container.start()
+            container.reload()
+            pid = int(container.attrs["State"].get("Pid") or 0)
+            api = self._client.api
+            exec_id = api.exec_create(
+                container.id,
+                agent_command(PYTHON),
+                stdin=True,
+                stdout=True,
+                stderr=True,
+                user=USER,
+                workdir=WORK_DIR,
+            )["Id"]
+            sock = api.exec_start(exec_id, socket=True)
+        except DockerException as exc:
+            self._remove(name)
+            raise SandboxError(f"cannot start warm slot {name}: {_one_line(exc)}") from exc
+        return DockerSlot(self, container, exec_id, sock, pid)
+
     def _create(
-        self, name: str, mounts: Sequence[Mount], limits: Limits, env: Mapping[str, str]
+        self,
+        name: str,
+        mounts: Sequence[Mount],
+        limits: Limits,
+        env: Mapping[str, str],
+        role: str = "run",
+        cpu_shares: int | None = None,
     ) -> Container:
+        """Create (not start) a container; role: "run" (cold) or "slot" (warm pool)."""
         memory = limits.memory_mb * MIB
         output_cap = limits.output_mb * MIB
         tmpfs_options = (
@@ -330,7 +362,7 @@ class DockerSandbox:
             entrypoint=KEEPER[:1],
             command=KEEPER[1:],
             name=name,
-            labels={LABEL: "run"},
+            labels={LABEL: role},
             user=USER,
             working_dir=WORK_DIR,
             environment=sandbox_env(env, limits),
@@ -358,6 +390,7 @@ class DockerSandbox:
             pids_limit=limits.pids,
             cpuset_cpus=",".join(str(core) for core in limits.cpuset),
             nano_cpus=limits.cpus * 10**9,
+            cpu_shares=cpu_shares,
             ulimits=[
                 Ulimit(name="fsize", soft=output_cap, hard=output_cap),
                 Ulimit(name="core", soft=0, hard=0),
@@ -439,10 +472,11 @@ class DockerSandbox:
             return None, code - 128
         return code, None
 
-    def _usage(self, container: Container, pid: int) -> _Usage | None:
+    def _usage(self, container: Container, pid: int, group: Cgroup | None = None) -> _Usage | None:
         """Return the container's counters, from its cgroup files if this host shows them."""
         layout = self._cgroup_layout
-        group = container_cgroup(layout, str(container.id), pid) if layout else None
+        if group is None and layout is not None:
+            group = container_cgroup(layout, str(container.id), pid)
         usage = _cgroup_usage(group) if group else None
         if usage is None:
             if not self._warned_stats:
@@ -470,3 +504,104 @@ class DockerSandbox:
             pass
         except DockerException as exc:
             log.error("could not remove container %s: %s", name, _one_line(exc))
+
+
+class DockerSlot:
+    """A container running the warm agent, waiting for one run (judge.sandbox.pool)."""
+
+    def __init__(
+        self, sandbox: DockerSandbox, container: Container, exec_id: str, sock: Any, pid: int
+    ) -> None:
+        self._sandbox = sandbox
+        self._container = container
+        self._exec_id = exec_id
+        self._sock = sock
+        self._pid = pid
+        self._ended = threading.Event()
+        self.output = AgentOutput()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            for stream, chunk in frames_iter(self._sock, False):  # type: ignore[no-untyped-call]
+                self.output.feed(0 if stream == STDOUT else 1, chunk)
+        except Exception as exc:  # the socket closes under us when the container is killed
+            log.debug("warm slot stream ended: %s", _one_line(exc))
+        finally:
+            self._ended.set()
+
+    def state(self) -> SlotState:
+        if self._ended.is_set():
+            return SlotState.DEAD
+        return SlotState.READY if self.output.ready.is_set() else SlotState.STARTING
+
+    def agent_log(self) -> str:
+        return self.output.agent_log()
+
+    def became_ready(self) -> bool:
+        return self.output.ready.is_set()
+
+    def run(self, handoff: Handoff, mounts: Sequence[Mount], limits: Limits) -> RunFacts | None:
+        sandbox, container = self._sandbox, self._container
+        api = sandbox._client.api
+        try:
+            api.update_container(
+                str(container.id),
+                mem_limit=limits.memory_mb * MIB,
+                memswap_limit=limits.memory_mb * MIB,
+                cpuset_cpus=",".join(str(core) for core in limits.cpuset),
+                cpu_shares=1024,
+            )
+            layout = sandbox._cgroup_layout
+            group = container_cgroup(layout, str(container.id), self._pid) if layout else None
+            if group is not None:
+                group.reset_peak()
+            before = sandbox._usage(container, self._pid, group)
+            self.output.handed_off()
+            start = time.monotonic()
+            try:
+                getattr(self._sock, "_sock", self._sock).sendall(handoff.encode())
+            except OSError:  # the agent is gone
+                return None
+            state = sandbox._wait(self._exec_id, start, start + limits.wall_s)
+            wall = time.monotonic() - start
+            after = sandbox._usage(container, self._pid, group)
+            container.reload()
+            oom_killed = bool(container.attrs["State"].get("OOMKilled"))
+            sandbox._kill(container)
+        except DockerException as exc:
+            raise SandboxError(f"warm run in {container.name} failed: {_one_line(exc)}") from exc
+        self._reader.join(timeout=2)
+        if not self.output.went.is_set():
+            return None
+        exit_code, sig = sandbox._exit_status(state.get("ExitCode"))
+        overflow = output_overflow(mounts, limits)
+        cpu = after.cpu_s - before.cpu_s if after and before else 0.0
+        return RunFacts(
+            exit_code=exit_code,
+            signal=sig,
+            wall_s=wall,
+            cpu_s=max(cpu, 0.0),
+            peak_mb=after.peak_mb if after else 0.0,
+            oom=oom_killed
+            or (after is not None and after.oom_kills > (before.oom_kills if before else 0)),
+            timed_out=state.get("ExitCode") is None,
+            output_truncated=bool(overflow),
+            output_reason=overflow,
+            stdout_tail=self.output.text(0),
+            stderr_tail=self.output.text(1),
+            log_truncated=self.output.truncated,
+        )
+
+    def destroy(self) -> None:
+        # The SDK's SocketIO leaves its socket and HTTP response open when closed itself.
+        for part in (getattr(self._sock, "_response", None), getattr(self._sock, "_sock", None)):
+            try:
+                if part is not None:
+                    part.close()
+            except Exception as exc:
+                log.debug("closing a warm slot's connection: %s", _one_line(exc))
+        self._sock.close()
+        self._sandbox._remove(str(self._container.name))
+        self._reader.join(timeout=2)

@@ -26,6 +26,9 @@ class FakeSandbox:
     def python(self) -> str:
         return "python3"
 
+    def close(self) -> None:
+        """Nothing to let go of."""
+
     def run(
         self,
         command: Sequence[str],

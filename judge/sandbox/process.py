@@ -53,6 +53,9 @@ class ProcessSandbox:
     def python(self) -> str:
         return sys.executable
 
+    def close(self) -> None:
+        """Nothing to let go of."""
+
     def run(
         self,
         command: Sequence[str],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -82,3 +83,114 @@ def remove_tree(root: Path) -> None:
         )
         if proc.returncode != 0:
             log.error("could not remove %s: %s", root, proc.stderr.strip()[:300])
+
+
+def resize_capped(path: Path, size_mb: int) -> None:
+    """Change the size cap of a folder made by `capped_directory`, if it is a mount."""
+    if not os.path.ismount(path):
+        return
+    proc = subprocess.run(
+        ["mount", "-o", f"remount,size={size_mb}m", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise OSError(f"cannot resize {path} to {size_mb} MiB: {proc.stderr.strip()}")
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def copy_untrusted_tree(source: Path, target: Path, max_bytes: int) -> None:
+    """Copy a tree a submission wrote into the empty folder `target`, kind for kind.
+
+    Regular files are copied (at most `max_bytes` in all; hard links stay links),
+    folders made, symlinks re-made with the same text (never followed), FIFOs and
+    sockets re-made empty; nothing else is copied. Like base.measure_output, whose
+    caps the caller has checked, the walk is iterative on folder descriptors (at most
+    two per level open), never follows a link, opens a FIFO or blocks. Nothing may
+    write to `source` meanwhile. Raises OSError when the copy fails or goes over
+    `max_bytes`.
+    """
+    budget = [max_bytes, max_bytes]  # left, cap
+    linked: dict[tuple[int, int], tuple[str, ...]] = {}
+    root = os.open(target, _DIR_FLAGS)
+    stack: list[tuple[int, int, list[str], tuple[str, ...]]] = []
+    try:
+        top = os.open(source, _DIR_FLAGS)
+        stack.append((top, os.dup(root), [], ()))
+        stack[-1] = (top, stack[-1][1], os.listdir(top), ())
+        while stack:
+            src, dst, pending, path = stack[-1]
+            if not pending:
+                stack.pop()
+                os.close(src)
+                os.close(dst)
+                continue
+            name = pending.pop()
+            info = os.stat(name, dir_fd=src, follow_symlinks=False)
+            mode = stat.S_IMODE(info.st_mode)
+            if stat.S_ISDIR(info.st_mode):
+                os.mkdir(name, 0o700, dir_fd=dst)
+                os.chmod(name, mode, dir_fd=dst)
+                child = os.open(name, _DIR_FLAGS, dir_fd=src)
+                stack.append((child, -1, [], ()))  # on the stack at once, so always closed
+                stack[-1] = (child, os.open(name, _DIR_FLAGS, dir_fd=dst), [], ())
+                stack[-1] = (child, stack[-1][1], os.listdir(child), (*path, name))
+            elif stat.S_ISREG(info.st_mode):
+                key = (info.st_dev, info.st_ino)
+                if key in linked:
+                    _link_from(root, linked[key], dst, name)
+                    continue
+                _copy_file(src, dst, name, mode, budget)
+                if info.st_nlink > 1:
+                    linked[key] = (*path, name)
+            elif stat.S_ISLNK(info.st_mode):
+                os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
+            elif stat.S_ISFIFO(info.st_mode):
+                os.mkfifo(name, mode, dir_fd=dst)
+            elif stat.S_ISSOCK(info.st_mode):
+                os.mknod(name, stat.S_IFSOCK | mode, dir_fd=dst)
+    finally:
+        for src, dst, _, _ in stack:
+            os.close(src)
+            if dst >= 0:
+                os.close(dst)
+        os.close(root)
+
+
+def _link_from(root: int, names: tuple[str, ...], dst: int, name: str) -> None:
+    """Hard-link `name` in folder `dst` to the file at `names` under the folder `root`."""
+    folder = os.dup(root)
+    try:
+        for part in names[:-1]:
+            inner = os.open(part, _DIR_FLAGS, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        os.link(names[-1], name, src_dir_fd=folder, dst_dir_fd=dst, follow_symlinks=False)
+    finally:
+        os.close(folder)
+
+
+def _copy_file(src: int, dst: int, name: str, mode: int, budget: list[int]) -> None:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    reader = os.open(name, flags, dir_fd=src)
+    try:
+        if not stat.S_ISREG(os.fstat(reader).st_mode):
+            return
+        create = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        writer = os.open(name, create, 0o600, dir_fd=dst)
+        try:
+            while chunk := os.read(reader, 1 << 20):
+                budget[0] -= len(chunk)
+                if budget[0] < 0:
+                    raise OSError(f"the outputs went over the {budget[1]} byte cap while copied")
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(writer, view) :]
+            os.fchmod(writer, mode)
+        finally:
+            os.close(writer)
+    finally:
+        os.close(reader)

@@ -1,0 +1,637 @@
+"""A warm pool of single-use sandboxes, kept inside a backend (docker, bwrap).
+
+    sandbox = WarmPool(DockerSandbox.open())   # still one `run(...)`, plus close()
+    facts = sandbox.run(command, mounts, limits, env)
+
+Each slot is a sandbox of the backend started ahead of time: its interpreter runs
+the agent (judge/sandbox/warm_agent.py), which imports numpy, torch and
+scikit-learn and then blocks on stdin. A run is handed to a ready slot: the run's
+read-only folders are copied (hard-linked where they can be) into the slot's own
+folders, the run's limits are applied to the slot (memory, pids, cores, CPU
+weight), and the hand-off line (the script, its arguments and environment) is
+written to the agent, which runs the script as `__main__`. Wall time is measured
+by the host from the hand-off to the exit, CPU time and peak memory from the
+slot's cgroup counters taken at the hand-off and at the end. The run's outputs are
+copied back into its writable folder with the same care the scorer reads them
+with (judge.sandbox.workspace.copy_untrusted_tree). The slot is destroyed after
+that one run: nothing a submission leaves behind (files, processes, patched
+modules, shared memory) can reach another run.
+
+Slots are started by one keeper thread, at a low CPU weight, on a core no run of
+this pool is using; while every core is busy, refills wait. A run the pool cannot
+serve warm (another interpreter or command shape, other mounts, another core count,
+pids or scratch size than the pool's `SlotShape`, or no ready slot) starts cold in
+the backend, exactly as without a pool. A slot that died while waiting (OOM,
+engine restart) is noticed at hand-off: the agent never says GO, and the run goes
+to another slot or to a cold start, never to the contestant as an error.
+
+What a warm run can tell apart from a cold one: the pre-imported modules are in
+sys.modules (their imports are instant), the interpreter's command line is the
+agent's, and the memory the imports hold counts towards the run's peak as it would
+if the submission had imported them itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import statistics
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from judge.errors import SandboxError
+from judge.sandbox import warm_agent
+from judge.sandbox.base import (
+    CODE_DIR,
+    DATA_DIR,
+    OUTPUT_DIR,
+    WORK_DIR,
+    Limits,
+    Mount,
+    RunFacts,
+    Tail,
+    sandbox_env,
+)
+from judge.sandbox.workspace import capped_directory, copy_untrusted_tree, resize_capped, run_folder
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+AGENT_SOURCE = Path(warm_agent.__file__).read_text(encoding="utf-8")
+# How long a run waits for a starting slot before it starts cold instead.
+WAIT_FOR_SLOT_S = 0.5
+# Slots a run tries before it starts cold, when the ones it took had died.
+MAX_SLOT_TRIES = 3
+# After a slot fails to start, refills wait this long, doubling per failure up to the cap.
+BACKOFF_S = 1.0
+BACKOFF_MAX_S = 60.0
+# Bytes of an agent's own stderr (before the hand-off) kept to explain a failed slot.
+AGENT_LOG_BYTES = 4096
+
+
+def agent_command(python: str) -> list[str]:
+    """Return the command that starts a slot's agent with the interpreter `python`."""
+    return [python, "-I", "-c", AGENT_SOURCE]
+
+
+@dataclass(frozen=True)
+class SlotShape:
+    """What every slot of a pool is made for; a run of another shape starts cold.
+
+    output_mb: the largest output cap a warm run may have (the slot's file-size
+    limit; the agent lowers it to the run's). idle_memory_mb: the memory limit of a
+    slot while it imports and waits.
+    """
+
+    cpus: int = 1
+    pids: int = Limits.pids
+    tmp_mb: int = Limits.tmp_mb
+    output_mb: int = Limits.output_mb
+    idle_memory_mb: int = 2048
+
+    def fits(self, limits: Limits) -> bool:
+        """Whether a run under `limits` can be handed to a slot of this shape."""
+        return (
+            limits.cpus == self.cpus
+            and limits.pids == self.pids
+            and limits.tmp_mb == self.tmp_mb
+            and limits.output_mb <= self.output_mb
+        )
+
+    def idle_limits(self, cores: tuple[int, ...]) -> Limits:
+        """Return the limits a slot starts under, pinned to `cores`."""
+        return Limits(
+            wall_s=float("inf"),
+            memory_mb=self.idle_memory_mb,
+            cpuset=cores,
+            output_mb=self.output_mb,
+            pids=self.pids,
+            tmp_mb=self.tmp_mb,
+        )
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """What the agent needs to run one command: the line written to its stdin."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    fsize: int
+
+    def encode(self) -> bytes:
+        """Return the hand-off as one line of JSON."""
+        message = {"argv": self.argv, "env": self.env, "cwd": self.cwd, "fsize": self.fsize}
+        return json.dumps(message, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+class AgentOutput:
+    """The stdout and stderr of a slot's agent: its READY and GO lines, then the run's tails.
+
+    Backends feed it chunks as they read them (0 for stdout, 1 for stderr). stdout
+    before GO holds only the agent's markers; stderr counts as the run's from
+    `handed_off()` on (the agent writes nothing between the hand-off and GO).
+    """
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.went = threading.Event()
+        self._handed_off = False
+        self._pending = bytearray()
+        self._tails = (Tail(), Tail())
+        self._agent_log = Tail(AGENT_LOG_BYTES)
+        self._lock = threading.Lock()
+
+    def handed_off(self) -> None:
+        """Mark the hand-off: from now on stderr is the run's."""
+        with self._lock:
+            self._handed_off = True
+
+    def feed(self, index: int, chunk: bytes) -> None:
+        """Take a chunk of stdout (0) or stderr (1)."""
+        with self._lock:
+            if index == 1:
+                (self._tails[1] if self._handed_off else self._agent_log).add(chunk)
+            elif self.went.is_set():
+                self._tails[0].add(chunk)
+            else:
+                self._pending += chunk
+                self._scan()
+
+    def _scan(self) -> None:
+        pending = self._pending
+        if not self.ready.is_set():
+            at = pending.find(warm_agent.READY)
+            if at < 0:
+                del pending[: -len(warm_agent.READY)]
+                return
+            del pending[: at + len(warm_agent.READY)]
+            self.ready.set()
+        at = pending.find(warm_agent.GO)
+        if at < 0:
+            del pending[: -len(warm_agent.GO)]
+            return
+        rest = bytes(pending[at + len(warm_agent.GO) :])
+        pending.clear()
+        self.went.set()
+        if rest:
+            self._tails[0].add(rest)
+
+    def text(self, index: int) -> str:
+        """Return the run's stdout (0) or stderr (1) tail."""
+        with self._lock:
+            return self._tails[index].text()
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the run wrote more than the tails keep."""
+        return self._tails[0].truncated or self._tails[1].truncated
+
+    def agent_log(self) -> str:
+        """Return what the agent wrote to stderr before the hand-off (why a slot failed)."""
+        with self._lock:
+            return self._agent_log.text()
+
+
+class SlotState(StrEnum):
+    """Where a slot is in its one life."""
+
+    STARTING = "starting"
+    READY = "ready"
+    DEAD = "dead"
+
+
+class Slot(Protocol):
+    """One pre-started sandbox of a backend, used for one run."""
+
+    def state(self) -> SlotState:
+        """Return whether the agent is still importing, waiting for a run, or gone."""
+        ...
+
+    def run(self, handoff: Handoff, mounts: Sequence[Mount], limits: Limits) -> RunFacts | None:
+        """Hand the run to the agent and report what happened.
+
+        mounts: the slot's own folders (for the output walk). Returns None when the
+        agent died before it started the run (the run may go elsewhere); raises
+        SandboxError when the backend failed.
+        """
+        ...
+
+    def agent_log(self) -> str:
+        """Return what the agent wrote before the hand-off (why a slot failed)."""
+        ...
+
+    def became_ready(self) -> bool:
+        """Whether the agent ever said READY (a slot that did, then died, was killed idle)."""
+        ...
+
+    def destroy(self) -> None:
+        """Kill and remove whatever is left of the slot; never raise."""
+        ...
+
+
+class SlotBackend(Protocol):
+    """A backend that can run cold and start slots for a pool."""
+
+    name: str
+    isolates: bool
+    identity: str
+
+    @property
+    def python(self) -> str: ...
+
+    def run(
+        self,
+        command: Sequence[str],
+        mounts: Sequence[Mount],
+        limits: Limits,
+        env: Mapping[str, str],
+    ) -> RunFacts: ...
+
+    def start_slot(self, shape: SlotShape, cores: tuple[int, ...], mounts: Sequence[Mount]) -> Slot:
+        """Start a slot whose sandbox shows `mounts`, pinned to `cores` at low CPU weight."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# The run folders a slot shows, by their path in the sandbox, and whether writable.
+SLOT_TARGETS = {CODE_DIR: False, DATA_DIR: False, OUTPUT_DIR: True}
+
+
+@dataclass
+class SlotFolders:
+    """A slot's host folders: code and data (read-only inside) and a size-capped output."""
+
+    paths: dict[str, Path]
+    output_mb: int
+    _cleanup: ExitStack = field(repr=False)
+
+    @classmethod
+    def create(cls, output_mb: int) -> SlotFolders:
+        """Make the folders of one slot."""
+        cleanup = ExitStack()
+        try:
+            root = cleanup.enter_context(run_folder("judge-slot-"))
+            paths = {}
+            for target, writable in SLOT_TARGETS.items():
+                folder = root / Path(target).name
+                if writable:
+                    folder = cleanup.enter_context(capped_directory(folder, output_mb))
+                else:
+                    folder.mkdir(mode=0o755)
+                    folder.chmod(0o755)
+                paths[target] = folder
+        except BaseException:
+            cleanup.close()
+            raise
+        return cls(paths, output_mb, cleanup)
+
+    def mounts(self) -> list[Mount]:
+        """Return the slot's folders as the mounts its sandbox shows."""
+        return [Mount(path, target, SLOT_TARGETS[target]) for target, path in self.paths.items()]
+
+    def close(self) -> None:
+        """Remove the folders."""
+        self._cleanup.close()
+
+
+@dataclass
+class _Entry:
+    slot: Slot
+    folders: SlotFolders
+    started: float
+    ready_after: float | None = None
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+class WarmPool:
+    """A backend with a pool of warm single-use slots in front of it (module doc).
+
+    size: slots kept started (default: one per usable core). cores: the host cores
+    runs may use (default: this process's affinity). Close it (or use `with`) to
+    destroy the slots.
+    """
+
+    def __init__(
+        self,
+        backend: SlotBackend,
+        size: int | None = None,
+        shape: SlotShape | None = None,
+        cores: Sequence[int] | None = None,
+        wait_s: float = WAIT_FOR_SLOT_S,
+    ) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.isolates = backend.isolates
+        self.identity = backend.identity
+        self.shape = shape or SlotShape()
+        self._cores = tuple(sorted(cores if cores is not None else os.sched_getaffinity(0)))
+        self.size = len(self._cores) if size is None else size
+        self._wait_s = wait_s
+        self._slots: list[_Entry] = []
+        self._retired: list[_Entry] = []
+        self._busy: Counter[int] = Counter()
+        self._starting: Counter[int] = Counter()
+        self._output_mb = self.shape.output_mb
+        self._failures = 0
+        self._resume_at = 0.0
+        self._ready_times: list[float] = []
+        self._closed = False
+        self._cond = threading.Condition()
+        self._keeper = threading.Thread(target=self._keep, name="warm-pool", daemon=True)
+        if self.size > 0:
+            self._keeper.start()
+
+    @property
+    def python(self) -> str:
+        return self.backend.python
+
+    # ---- the one run method -------------------------------------------------
+
+    def run(
+        self,
+        command: Sequence[str],
+        mounts: Sequence[Mount],
+        limits: Limits,
+        env: Mapping[str, str],
+    ) -> RunFacts:
+        """Run in a warm slot if one fits and is ready, else cold in the backend."""
+        handoff = self._handoff(command, mounts, limits, env)
+        self._occupy(limits.cpuset, +1)
+        try:
+            if handoff is not None:
+                for _ in range(MAX_SLOT_TRIES):
+                    entry = self._take()
+                    if entry is None:
+                        break
+                    try:
+                        facts = self._run_in(entry, handoff, mounts, limits)
+                    finally:
+                        self._retire(entry)
+                    if facts is not None:
+                        return facts
+                    log.warning(
+                        "a warm %s slot died before its run started (%s); trying another",
+                        self.name,
+                        _last_line(entry.slot.agent_log()),
+                    )
+            return self.backend.run(command, mounts, limits, env)
+        finally:
+            self._occupy(limits.cpuset, -1)
+
+    def _handoff(
+        self,
+        command: Sequence[str],
+        mounts: Sequence[Mount],
+        limits: Limits,
+        env: Mapping[str, str],
+    ) -> Handoff | None:
+        """Return the hand-off of a run a slot can take, or None to run it cold."""
+        if self.size <= 0 or not self.shape.fits(limits):
+            return None
+        if len(command) < 3 or command[0] != self.python or command[1] != "-I":
+            return None
+        if not command[2].startswith("/"):  # `-c code`, `-m module`: not a script
+            return None
+        for mount in mounts:
+            if SLOT_TARGETS.get(mount.target) is not mount.writable or not mount.source.is_dir():
+                return None
+            if mount.writable and any(mount.source.iterdir()):
+                return None
+        return Handoff(
+            argv=list(command[2:]),
+            env=sandbox_env(env, limits),
+            cwd=WORK_DIR,
+            fsize=limits.output_mb * MIB,
+        )
+
+    def _run_in(
+        self, entry: _Entry, handoff: Handoff, mounts: Sequence[Mount], limits: Limits
+    ) -> RunFacts | None:
+        folders = entry.folders
+        try:
+            for mount in mounts:
+                if not mount.writable:
+                    shutil.copytree(
+                        mount.source,
+                        folders.paths[mount.target],
+                        symlinks=True,
+                        dirs_exist_ok=True,
+                        copy_function=_link_or_copy,
+                    )
+            if limits.output_mb != folders.output_mb:
+                resize_capped(folders.paths[OUTPUT_DIR], limits.output_mb)
+                folders.output_mb = limits.output_mb
+        except OSError as exc:
+            raise SandboxError(f"cannot stage a run in a warm slot: {exc}") from exc
+        facts = entry.slot.run(handoff, folders.mounts(), limits)
+        if facts is None:
+            return None
+        if not facts.output_truncated:
+            for mount in mounts:
+                if mount.writable:
+                    try:
+                        copy_untrusted_tree(
+                            folders.paths[mount.target], mount.source, limits.output_mb * MIB
+                        )
+                    except OSError as exc:
+                        raise SandboxError(f"cannot copy a warm run's outputs: {exc}") from exc
+        return replace(facts, warm=True)
+
+    # ---- slots ----------------------------------------------------------------
+
+    def _occupy(self, cores: Sequence[int], step: int) -> None:
+        with self._cond:
+            for core in cores:
+                self._busy[core] += step
+                if self._busy[core] <= 0:
+                    del self._busy[core]
+            self._cond.notify_all()
+
+    def _take(self) -> _Entry | None:
+        """Return a ready slot, waiting briefly for a starting one; None if there is none."""
+        deadline = time.monotonic() + self._wait_s
+        with self._cond:
+            while True:
+                states = [(entry, entry.slot.state()) for entry in self._slots]
+                for entry, state in states:
+                    if state is SlotState.READY:
+                        self._slots.remove(entry)
+                        self._cond.notify_all()  # the keeper starts a replacement
+                        return entry
+                coming = (
+                    any(state is SlotState.STARTING for _, state in states)
+                    or self._starting.total() > 0
+                    or self._free_core() is not None  # the keeper is about to start one
+                )
+                left = deadline - time.monotonic()
+                if not coming or left <= 0 or self._closed:
+                    return None
+                self._cond.wait(min(left, 0.01))
+
+    def _retire(self, entry: _Entry) -> None:
+        with self._cond:
+            self._retired.append(entry)
+            self._cond.notify_all()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until every slot of the pool is ready; False if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                full = len(self._slots) >= self.size and not self._starting.total()
+                if full and all(e.slot.state() is SlotState.READY for e in self._slots):
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    return False
+                self._cond.wait(min(left, 0.02))
+
+    def ready_seconds(self) -> float | None:
+        """Return the median time a slot took from its start to ready, so far."""
+        with self._cond:
+            return statistics.median(self._ready_times) if self._ready_times else None
+
+    def _keep(self) -> None:
+        """The keeper thread: destroy used slots, start new ones on idle cores."""
+        while True:
+            with self._cond:
+                core = None
+                while not self._closed:
+                    self._notice_states()
+                    if self._retired:
+                        break
+                    core = self._free_core()
+                    if core is not None:
+                        self._starting[core] += 1
+                        break
+                    self._cond.wait(0.05)
+                if self._closed:
+                    return
+                retired, self._retired = self._retired, []
+            for entry in retired:
+                _destroy(entry)
+            if core is not None:
+                self._start(core)
+
+    def _notice_states(self) -> None:
+        """Note slots that became ready; drop dead ones (a failure if never ready)."""
+        now = time.monotonic()
+        for entry in list(self._slots):
+            state = entry.slot.state()
+            if state is SlotState.READY and entry.ready_after is None:
+                entry.ready_after = now - entry.started
+                self._ready_times = [*self._ready_times[-49:], entry.ready_after]
+                self._failures = 0
+                self._cond.notify_all()
+            elif state is SlotState.DEAD:
+                self._slots.remove(entry)
+                self._retired.append(entry)
+                if not entry.slot.became_ready():
+                    self._failed(entry.slot.agent_log())
+                else:
+                    log.warning("an idle warm %s slot died; replacing it", self.name)
+
+    def _free_core(self) -> int | None:
+        """Return a core to start a slot on, or None while the pool is full or all are busy."""
+        if len(self._slots) + self._starting.total() >= self.size:
+            return None
+        if time.monotonic() < self._resume_at:
+            return None
+        idle = [core for core in self._cores if self._busy[core] == 0]
+        if not idle:
+            return None
+        load = Counter(self._starting)
+        return min(reversed(idle), key=lambda core: load[core])
+
+    def _start(self, core: int) -> None:
+        folders = None
+        try:
+            folders = SlotFolders.create(self._output_mb)
+            started = time.monotonic()
+            slot = self.backend.start_slot(self.shape, (core,), folders.mounts())
+        except Exception as exc:  # a failed refill only costs warm starts, never a run
+            if folders is not None:
+                folders.close()
+            with self._cond:
+                self._starting[core] -= 1
+                self._failed(str(exc))
+            return
+        with self._cond:
+            self._starting[core] -= 1
+            if self._closed:
+                self._retired.append(_Entry(slot, folders, started))
+            else:
+                self._slots.append(_Entry(slot, folders, started))
+            self._cond.notify_all()
+        if self._closed:
+            _destroy(_Entry(slot, folders, started))
+
+    def _failed(self, reason: str) -> None:
+        self._failures += 1
+        pause = min(BACKOFF_S * 2 ** (self._failures - 1), BACKOFF_MAX_S)
+        self._resume_at = time.monotonic() + pause
+        log.warning(
+            "a warm %s slot failed to start (%s); next try in %.0f s",
+            self.name,
+            _last_line(reason),
+            pause,
+        )
+
+    # ---- lifetime -----------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop refilling and destroy every slot."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._keeper.is_alive():
+            self._keeper.join()
+        with self._cond:
+            entries, self._slots = self._slots + self._retired, []
+            self._retired = []
+        for entry in entries:
+            _destroy(entry)
+        self.backend.close()
+
+    def __enter__(self) -> WarmPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stats(self) -> dict[str, Any]:
+        """Return the pool's state: slots by state, starting, busy cores."""
+        with self._cond:
+            states = Counter(str(entry.slot.state()) for entry in self._slots)
+            return {
+                "slots": dict(states),
+                "starting": self._starting.total(),
+                "busy_cores": sorted(self._busy),
+            }
+
+
+def _destroy(entry: _Entry) -> None:
+    entry.slot.destroy()
+    entry.folders.close()
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else "no message"
