@@ -19,7 +19,8 @@ scorer process (judge.scorer).
 Failures are decided in one place, `judge`: the contestant's fault is a verdict (IO,
 OLE, RE, ...; an unrunnable file raises InvalidSource before anything runs); a broken
 problem raises SpecError; an infrastructure failure that may go away (SandboxError: the
-engine, a cgroup) is a Retry; any other exception is IE, logged with the file's digest.
+engine, a cgroup; ScorerUnavailable: the scorer process died) is a Retry; a grading bug
+(ScorerError) and any other exception are IE, logged with the file's digest.
 """
 
 from __future__ import annotations
@@ -36,7 +37,14 @@ from typing import Any
 
 from judge.bank import Bank, problem_digest
 from judge.data import Secret
-from judge.errors import InvalidOutput, InvalidSource, SandboxError, ScorerError, SpecError
+from judge.errors import (
+    InvalidOutput,
+    InvalidSource,
+    SandboxError,
+    ScorerError,
+    ScorerUnavailable,
+    SpecError,
+)
 from judge.kinds import get_kind
 from judge.notebooks import notebook_to_script
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
@@ -347,6 +355,9 @@ class Judge:
                 return self.score(prepared, facts)
         except (SpecError, InvalidSource):
             raise
+        except ScorerUnavailable as exc:  # infrastructure, like the sandbox: judge again
+            log.warning("the scorer failed on %s: %s", problem.id, exc)
+            return Retry(problem.id, printable(str(exc), keep_newlines=False), self.sandbox.name)
         except ScorerError as exc:
             log.exception("scorer failed on %s", problem.id)
             return internal_error(problem, self.sandbox, str(exc))

@@ -38,7 +38,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from judge.errors import InvalidOutput, ScorerError
+from judge.errors import InvalidOutput, ScorerError, ScorerUnavailable
 from judge.kinds import get_kind
 from judge.spec import ProblemSpec
 
@@ -69,15 +69,19 @@ class ScorerServer:
     def _start(self) -> subprocess.Popen[str]:
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{name: "1" for name in THREAD_VARS}}
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  lives as long as the server
-        self._proc = subprocess.Popen(
-            [self.python, "-I", "-B", "-m", "judge.scorer"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            cwd="/",
-            env=env,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                [self.python, "-I", "-B", "-m", "judge.scorer"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                cwd="/",
+                env=env,
+            )
+        except OSError as exc:
+            self._stop()
+            raise ScorerUnavailable(f"the scorer process could not start: {exc}") from None
         return self._proc
 
     def _stop(self) -> str:
@@ -99,17 +103,28 @@ class ScorerServer:
             self._stderr = None
         return tail
 
+    def _running(self) -> subprocess.Popen[str] | None:
+        """Return the live server process, or None after cleaning up a dead one."""
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        self._stop()
+        return None
+
     def close(self) -> None:
         """Stop the server (it also stops by itself when the judge exits)."""
         with self._lock:
             self._stop()
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one request and return the answer; a dead server is restarted once."""
+        """Send one request and return the answer; a dead server is restarted once.
+
+        Raises ScorerUnavailable when the server dies again (infrastructure: a Retry)
+        and ScorerError when it hangs past SCORER_TIMEOUT_S.
+        """
         line = json.dumps(request) + "\n"
         with self._lock:
             for attempt in (1, 2):
-                proc = self._proc if self._proc and self._proc.poll() is None else self._start()
+                proc = self._running() or self._start()
                 assert proc.stdin is not None and proc.stdout is not None
                 try:
                     proc.stdin.write(line)
@@ -130,7 +145,7 @@ class ScorerServer:
                     pass
                 tail = self._stop() or f"exit {proc.returncode}"
                 if attempt == 2:
-                    raise ScorerError(f"the scorer process gave no answer ({tail})")
+                    raise ScorerUnavailable(f"the scorer process gave no answer ({tail})")
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -155,7 +170,8 @@ def score_outputs(
 
     truth: the JSON-ready truth the problem's kind staged (judge.kinds.Staged).
     public: indices of the hidden rows or calls in the public part; the rest are private.
-    Raises InvalidOutput (the submission's fault) or ScorerError (the judge's).
+    Raises InvalidOutput (the submission's fault), ScorerError (the judge's) or
+    ScorerUnavailable (the scorer process died: infrastructure, judge again).
     """
     request = {
         "spec": spec.model_dump(mode="json", by_alias=True),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from judge.kinds import get_kind
 from judge.runner import Judge, as_result, read_source, run_submission
 from judge.sandbox.base import DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts
 from judge.sandbox.fake import FakeSandbox
+from judge.scorer import ScorerServer
 from judge.verdicts import Result, Retry, Verdict
 
 BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
@@ -222,6 +225,50 @@ def test_an_infrastructure_failure_is_a_retry_then_a_result() -> None:
     assert as_result(first, PROBLEM).verdict is Verdict.IE
     second = judge.judge(PROBLEM, PROBLEM.starter)
     assert isinstance(second, Result) and second.verdict is Verdict.AC
+
+
+class DyingScorer(ScorerServer):
+    """A scorer server whose process is killed as soon as it starts, `deaths` times."""
+
+    def __init__(self, deaths: int) -> None:
+        super().__init__()
+        self.deaths = deaths
+
+    def _start(self, *args: object, **kwargs: object) -> subprocess.Popen[str]:
+        proc = super()._start(*args, **kwargs)  # type: ignore[arg-type]
+        if self.deaths:
+            self.deaths -= 1
+            proc.kill()
+            proc.wait()
+        return proc
+
+
+def test_a_dead_scorer_process_is_a_retry_then_a_result() -> None:
+    sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
+    with Judge(BANK, sandbox, SECRET, scorer=DyingScorer(deaths=2)) as judge:
+        first = judge.judge(PROBLEM, PROBLEM.starter)  # dies, restarted once, dies again
+        assert isinstance(first, Retry) and "the scorer process gave no answer" in first.reason
+        assert as_result(first, PROBLEM).details == {"retryable": True}
+        second = judge.judge(PROBLEM, PROBLEM.starter)
+        assert isinstance(second, Result) and second.verdict is Verdict.AC
+
+
+def test_a_scorer_process_that_dies_once_is_restarted_within_the_run() -> None:
+    sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
+    with Judge(BANK, sandbox, SECRET, scorer=DyingScorer(deaths=1)) as judge:
+        outcome = judge.judge(PROBLEM, PROBLEM.starter)
+    assert isinstance(outcome, Result) and outcome.verdict is Verdict.AC
+
+
+def test_a_grading_bug_stays_an_internal_error() -> None:
+    class BuggyScorer(ScorerServer):
+        def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+            return {"status": "scorer_error", "message": "ZeroDivisionError: x (scoring.py:9)"}
+
+    sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
+    outcome = Judge(BANK, sandbox, SECRET, scorer=BuggyScorer()).judge(PROBLEM, PROBLEM.starter)
+    assert isinstance(outcome, Result) and outcome.verdict is Verdict.IE
+    assert "ZeroDivisionError: x (scoring.py:9)" in outcome.message
 
 
 def test_the_three_steps_chain_to_the_same_result_as_judge() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from judge import scorer
 from judge.bank import Bank
-from judge.errors import InvalidOutput, ScorerError
+from judge.errors import InvalidOutput, ScorerError, ScorerUnavailable
 from judge.scorer import ScorerServer, Scores, score_outputs
 
 BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
@@ -55,6 +55,29 @@ def test_a_silent_scorer_is_a_scorer_error(tmp_path: Path) -> None:
     server = ScorerServer(python="/bin/true")
     with pytest.raises(ScorerError, match="no answer"):
         score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server)
+
+
+def test_a_silent_scorer_is_unavailable_infrastructure_not_a_grading_bug(tmp_path: Path) -> None:
+    server = ScorerServer(python="/bin/true")
+    with pytest.raises(ScorerUnavailable, match="no answer"):
+        score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server)
+    with pytest.raises(ScorerUnavailable, match="could not start"):
+        score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, ScorerServer(python="/no/python"))
+
+
+def test_a_killed_scorer_process_is_restarted(tmp_path: Path) -> None:
+    np.save(tmp_path / "predictions.npy", TRUTH)
+    server = ScorerServer()
+    try:
+        assert score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server) == Scores(1.0, 1.0)
+        assert server._proc is not None
+        first = server._proc.pid
+        server._proc.kill()
+        server._proc.wait()
+        assert score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server) == Scores(1.0, 1.0)
+        assert server._proc is not None and server._proc.pid != first
+    finally:
+        server.close()
 
 
 def test_a_grading_bug_is_answered_and_the_server_lives_on(
