@@ -358,6 +358,11 @@ def demo(
     items = [(p, s) for p in problems for s in labelled_submissions(p)]
 
     judge = Judge(bank, choice.sandbox, secret)
+    for problem in problems:  # expected answers before any run, not on a run's path
+        try:
+            judge.load(problem)
+        except JudgeError as exc:
+            fail(f"{problem.id}: {exc}", exit_code_for(exc))
 
     def judge_one(item: tuple[Problem, LabelledSubmission], cpuset: tuple[int, ...]) -> Result:
         problem, submission = item

@@ -8,8 +8,9 @@
 
 The Judge owns what used to be module state: the scorer server it scores with and the
 memo of expected answers (a function problem's reference is run once per draw, not
-once per submission). How a problem is staged and scored belongs to its kind
-(judge.kinds); this module knows no kind.
+once per submission: by `judge.load(problem)` before any run, else by the draw's first
+run). How a problem is staged and scored belongs to its kind (judge.kinds); this
+module knows no kind.
 
 The submission sees public training data and the hidden split's inputs only; the
 hidden labels and expected answers stay in this process. Nothing computed inside the
@@ -28,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -223,6 +224,20 @@ class Judge:
         value = compute()  # outside the lock: a slow reference must not stall other runs
         with self._memo_lock:
             return self._memo.setdefault(key, value)
+
+    def load(self, problem: Problem, contestants: Iterable[str] | None = None) -> None:
+        """Compute what judging `problem` needs once per draw, before any run (the kind's load).
+
+        A function problem's expected answers are computed here, off the path of a
+        contestant's run; without a load, the draw's first run computes them.
+        contestants: whose draws, for a problem drawn per contestant (default: the
+        shared draw). Raises SpecError for a broken problem (its reference fails).
+        """
+        kind = get_kind(problem.spec.kind)
+        apart = problem.spec.dataset.per_contestant and contestants is not None
+        owners: list[str | None] = [*sorted(set(contestants or ()))] if apart else [None]
+        for owner in owners or [None]:
+            kind.load(problem, self.bank, self.secret, owner, self._remember)
 
     def prepare(
         self,

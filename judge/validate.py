@@ -724,6 +724,18 @@ def validate_bank(
     # (a function problem's reference runs once per draw, not once per labelled file).
     judges = {run.secret.value: Judge(bank, sandbox, run.secret) for run in runs}
 
+    def load_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> None:
+        judges[run.secret.value].load(run.problem)
+
+    # Each draw's truth (a function problem's expected answers) before any run; a
+    # broken reference is reported by each run it breaks, as it is judged.
+    if progress is not None:
+        progress(done, total, "computing expected answers")
+    first_of_draw = {(run.problem.id, run.secret.value): run for run in runs}
+    for _run, loaded in run_pinned(load_one, list(first_of_draw.values()), options.jobs):
+        if isinstance(loaded, BaseException) and not isinstance(loaded, JudgeError):
+            raise loaded
+
     def judge_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> Result:
         pinned = cores_for(cpuset, run.problem.spec.limits.cpus)
         outcome = judges[run.secret.value].judge(run.problem, run.path, cpuset=pinned)

@@ -302,6 +302,50 @@ def test_a_function_problem_runs_its_reference_once_per_draw(
     assert len(calls) == 2
 
 
+def counting_references(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    calls: list[Path] = []
+    real = function_kind.reference_answers
+
+    def counted(problem: object, calls_path: Path) -> list[object]:
+        calls.append(calls_path)
+        return real(problem, calls_path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(function_kind, "reference_answers", counted)
+    return calls
+
+
+def test_loading_a_function_problem_computes_its_answers_before_any_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problem = BANK.problem("add-arrays")
+    calls = counting_references(monkeypatch)
+    seen_at_run: list[int] = []
+    sandbox = FakeSandbox(OK, lambda mounts: seen_at_run.append(len(calls)))
+    judge = Judge(BANK, sandbox, SECRET)
+    judge.load(problem)
+    assert len(calls) == 1
+    judge.load(problem)  # memoized: loading twice runs the reference once
+    for _ in range(2):
+        assert as_result(judge.judge(problem, problem.starter), problem).verdict is Verdict.IO
+    assert seen_at_run == [1, 1] and len(calls) == 1
+
+
+def test_a_problem_drawn_per_contestant_loads_each_contestants_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = BANK.problem("add-arrays")
+    dataset = base.spec.dataset.model_copy(update={"per_contestant": True})
+    problem = replace(base, spec=base.spec.model_copy(update={"dataset": dataset}))
+    calls = counting_references(monkeypatch)
+    judge = Judge(BANK, FakeSandbox(OK), SECRET)
+    judge.load(problem, ["ana", "bo", "ana"])
+    assert len(calls) == 2
+    judge.judge(problem, problem.starter, contestant="bo")
+    assert len(calls) == 2
+    judge.judge(problem, problem.starter, contestant="cy")  # not loaded: computed on its run
+    assert len(calls) == 3
+
+
 def test_an_unknown_kind_is_a_broken_problem() -> None:
     with pytest.raises(SpecError, match="unknown problem kind 'essay'"):
         get_kind("essay")
