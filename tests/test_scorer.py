@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,14 @@ def test_each_request_is_scored_in_a_fresh_process(tmp_path: Path) -> None:
         assert server._proc is not None and server._proc.poll() is None
     finally:
         server.close()
+
+
+def test_a_listed_kind_module_that_fails_to_import_makes_its_requests_scorer_errors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(scorer, "_BROKEN_KINDS", {})
+    listed = {"ghost": {"name": "ghost_kind", "file": str(tmp_path / "missing.py")}}
+    scorer._load_kinds(json.dumps(listed))
+    answer = scorer.answer({"spec": {"kind": "ghost"}})
+    assert answer["status"] == "scorer_error"
+    assert "kind ghost: its module failed to import: SpecError" in answer["message"]

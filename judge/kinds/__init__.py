@@ -175,8 +175,9 @@ def register_module(module_name: str) -> Kind:
     module = importlib.import_module(module_name)
     kind: Kind | None = getattr(module, "KIND", None)
     file: str | None = getattr(module, "__file__", None)
-    if kind is None or file is None or _KINDS.get(kind.name) is not kind:
+    if kind is None or file is None:
         raise SpecError(f"{module_name}: a kind module must define KIND = register(...)")
+    register(kind)  # again, if it was unregistered since the module was imported
     _MODULES[kind.name] = KindModule(module_name, str(Path(file).resolve()))
     return kind
 
