@@ -420,7 +420,8 @@ def describe_validation_error(
     parts = []
     known = _field_names(model)
     for item in error.errors():
-        where = ".".join([prefix] * bool(prefix) + [str(p) for p in item["loc"]]) or "(top level)"
+        path = ([prefix] if prefix else []) + [str(p) for p in item["loc"]]
+        where = ".".join(path) or "(top level)"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field"
