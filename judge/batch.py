@@ -28,11 +28,10 @@ def core_slots(jobs: int, cores: tuple[int, ...] | None = None) -> list[tuple[in
     """Cut the cores into `jobs` disjoint, equal slots (leftover cores stay idle)."""
     cores = usable_cores() if cores is None else cores
     if jobs < 1:
-        raise UsageError("--jobs must be at least 1")
+        raise UsageError(f"jobs must be at least 1, not {jobs}")
     if jobs > len(cores):
         raise UsageError(
-            f"--jobs {jobs} needs {jobs} cores but only {len(cores)} are usable here; "
-            f"use --jobs {len(cores)} or fewer"
+            f"{jobs} parallel jobs need {jobs} cores but only {len(cores)} are usable here"
         )
     size = len(cores) // jobs
     return [cores[i * size : (i + 1) * size] for i in range(jobs)]

@@ -1,9 +1,10 @@
 """What contestants may take home: one problem's practice folder, or a zip of several.
 
 A practice folder holds the statement, the starter, `problem.json` (limits, output
-contract, metric and threshold) and public data: the training rows of the judge's
-draw and a separate practice draw standing in for the hidden inputs (its labels are
-never written). Reference solutions and the hidden split never leave the judge.
+contract, metric and threshold) and public data, which the problem's kind writes
+(judge.kinds): for train-predict, the training rows of the judge's draw and a
+separate practice draw standing in for the hidden inputs (its labels are never
+written). Reference solutions and the hidden split never leave the judge.
 Folders and zips are built in a staging place and renamed into position, so a
 failure leaves nothing half-written.
 """
@@ -19,17 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
 from judge.bank import Bank
-from judge.data import (
-    Secret,
-    draw_function_calls,
-    draw_train_predict,
-    write_calls,
-    write_public_train_predict,
-)
+from judge.data import Secret
 from judge.errors import UsageError
+from judge.kinds import get_kind
 from judge.spec import SECTIONS, Problem
 
 BUNDLE_README = """\
@@ -101,15 +95,8 @@ def write_practice_folder(problem: Problem, bank: Bank, secret: Secret, folder: 
     shutil.copyfile(problem.starter, folder / "starter.py")
     facts = json.dumps(public_facts(problem), indent=2)
     (folder / "problem.json").write_text(facts + "\n", encoding="utf-8")
-    spec = problem.spec
-    if spec.kind == "train-predict":
-        train = draw_train_predict(spec, bank.datasets_dir, secret)
-        practice = draw_train_predict(spec, bank.datasets_dir, secret, purpose="practice")
-        write_public_train_predict(train, folder / "data", include_test=False)
-        np.save(folder / "data" / "test_X.npy", practice.hidden_X, allow_pickle=False)
-    else:
-        calls = draw_function_calls(spec, bank.datasets_dir, secret, purpose="practice")
-        write_calls(calls, folder / "data")
+    (folder / "data").mkdir(exist_ok=True)
+    get_kind(problem.spec.kind).write_practice(problem, bank, secret, folder / "data")
     (folder / "output").mkdir(exist_ok=True)
 
 

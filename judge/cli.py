@@ -24,7 +24,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from judge.bank import Bank, LabelledSubmission, find_bank, labelled_submissions
-from judge.batch import core_slots, cores_for, run_pinned
+from judge.batch import core_slots, cores_for, run_pinned, usable_cores
 from judge.bundle import export_bundle, fetch_problem
 from judge.data import Secret, resolve_secret
 from judge.errors import InvalidSource, JudgeError, SandboxError, SpecError, UsageError
@@ -76,6 +76,15 @@ def fail(message: str, code: int) -> NoReturn:
 def exit_code_for(exc: JudgeError) -> int:
     """Usage errors and bad submission files exit 2; broken problems and infrastructure 1."""
     return 2 if isinstance(exc, UsageError | InvalidSource) else 1
+
+
+def check_jobs(jobs: int) -> None:
+    """Refuse a --jobs this machine cannot pin, before any run; the message names the flag."""
+    try:
+        core_slots(jobs)
+    except UsageError as exc:
+        fewer = f"; use --jobs {len(usable_cores())} or fewer" if jobs > 1 else ""
+        raise UsageError(f"--jobs {jobs}: {exc}{fewer}") from None
 
 
 def current_bank() -> Bank:
@@ -350,7 +359,7 @@ def demo(
     """Judge every problem's starter and labelled reference submissions; print a verdict table."""
     bank = current_bank()
     try:
-        core_slots(jobs)
+        check_jobs(jobs)
         choice = opened(sandbox, pool=not no_pool)
         problems = [bank.problem(s) for s in slugs] if slugs else bank.problems()
     except JudgeError as exc:
@@ -361,6 +370,11 @@ def demo(
     items = [(p, s) for p in problems for s in labelled_submissions(p)]
 
     judge = Judge(bank, choice.sandbox, secret)
+    for problem in problems:  # expected answers before any run, not on a run's path
+        try:
+            judge.load(problem)
+        except JudgeError as exc:
+            fail(f"{problem.id}: {exc}", exit_code_for(exc))
 
     def judge_one(item: tuple[Problem, LabelledSubmission], cpuset: tuple[int, ...]) -> Result:
         problem, submission = item
@@ -592,7 +606,7 @@ def round_judge(
     try:
         round_ = _open_round(bank, round_name)
         store = _results(round_, results)
-        core_slots(jobs)  # a --jobs this machine cannot pin is an error before any run
+        check_jobs(jobs)  # a --jobs this machine cannot pin is an error before any run
         chosen = _opened_sandbox(sandbox, pool=not no_pool)
         secret = current_secret()
         with Progress(console=errors, transient=True) as progress:
@@ -665,7 +679,7 @@ def round_rejudge(
         round_ = _open_round(bank, round_name)
         store = _results(round_, results)
         manifest = store.read_manifest()  # fail before opening a sandbox when nothing was judged
-        core_slots(jobs)
+        check_jobs(jobs)
         chosen = _opened_sandbox(sandbox, pool=not no_pool)
         secret = current_secret()
         with Progress(console=errors, transient=True) as progress:

@@ -9,11 +9,15 @@
     │   └── InvalidOutput      what the submission wrote cannot be scored;
     │                          becomes verdict IO
     ├── SandboxError           infrastructure: engine down, image missing, cgroup
-    │   │                      setup failed; verdict IE, never blamed on the contestant
+    │   │                      setup failed; a run it stops is a Retry (IE where
+    │   │                      nothing retries), never blamed on the contestant
     │   └── SandboxUnavailable the chosen backend cannot run on this machine
     ├── ScorerError            a bug in grading (metric crashed on valid input,
-    │                          reference disagrees with itself); verdict IE,
-    │                          logged with file and line
+    │   │                      reference disagrees with itself); verdict IE,
+    │   │                      logged with file and line
+    │   └── ScorerUnavailable  not a bug but infrastructure: the scorer process died
+    │                          (after one restart) or could not be started; a Retry,
+    │                          like SandboxError, never IE by itself
     └── UsageError             bad command-line input (unknown slug, bad option)
 
 Every message is one line that says what is wrong and what to do.
@@ -41,7 +45,7 @@ class InvalidOutput(InvalidSubmission):
 
 
 class SandboxError(JudgeError):
-    """The sandbox infrastructure failed (verdict IE)."""
+    """The sandbox infrastructure failed (a Retry; IE where nothing retries)."""
 
 
 class SandboxUnavailable(SandboxError):
@@ -50,6 +54,14 @@ class SandboxUnavailable(SandboxError):
 
 class ScorerError(JudgeError):
     """Grading itself failed; a judge bug, never the contestant's fault (verdict IE)."""
+
+
+class ScorerUnavailable(ScorerError):
+    """The scorer process died or could not be started: infrastructure that may recover (Retry).
+
+    A ScorerError only so callers that know no better still never blame the contestant;
+    the runner turns it into a Retry, not IE.
+    """
 
 
 class UsageError(JudgeError):

@@ -8,8 +8,9 @@
 
 The Judge owns what used to be module state: the scorer server it scores with and the
 memo of expected answers (a function problem's reference is run once per draw, not
-once per submission). How a problem is staged and scored belongs to its kind
-(judge.kinds); this module knows no kind.
+once per submission: by `judge.load(problem)` before any run, else by the draw's first
+run). How a problem is staged and scored belongs to its kind (judge.kinds); this
+module knows no kind.
 
 The submission sees public training data and the hidden split's inputs only; the
 hidden labels and expected answers stay in this process. Nothing computed inside the
@@ -19,7 +20,8 @@ scorer process (judge.scorer).
 Failures are decided in one place, `judge`: the contestant's fault is a verdict (IO,
 OLE, RE, ...; an unrunnable file raises InvalidSource before anything runs); a broken
 problem raises SpecError; an infrastructure failure that may go away (SandboxError: the
-engine, a cgroup) is a Retry; any other exception is IE, logged with the file's digest.
+engine, a cgroup; ScorerUnavailable: the scorer process died) is a Retry; a grading bug
+(ScorerError) and any other exception are IE, logged with the file's digest.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -36,7 +38,14 @@ from typing import Any
 
 from judge.bank import Bank, problem_digest
 from judge.data import Secret
-from judge.errors import InvalidOutput, InvalidSource, SandboxError, ScorerError, SpecError
+from judge.errors import (
+    InvalidOutput,
+    InvalidSource,
+    SandboxError,
+    ScorerError,
+    ScorerUnavailable,
+    SpecError,
+)
 from judge.kinds import get_kind
 from judge.notebooks import notebook_to_script
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
@@ -216,6 +225,20 @@ class Judge:
         with self._memo_lock:
             return self._memo.setdefault(key, value)
 
+    def load(self, problem: Problem, contestants: Iterable[str] | None = None) -> None:
+        """Compute what judging `problem` needs once per draw, before any run (the kind's load).
+
+        A function problem's expected answers are computed here, off the path of a
+        contestant's run; without a load, the draw's first run computes them.
+        contestants: whose draws, for a problem drawn per contestant (default: the
+        shared draw). Raises SpecError for a broken problem (its reference fails).
+        """
+        kind = get_kind(problem.spec.kind)
+        apart = problem.spec.dataset.per_contestant and contestants is not None
+        owners: list[str | None] = [*sorted(set(contestants or ()))] if apart else [None]
+        for owner in owners or [None]:
+            kind.load(problem, self.bank, self.secret, owner, self._remember)
+
     def prepare(
         self,
         problem: Problem,
@@ -347,6 +370,9 @@ class Judge:
                 return self.score(prepared, facts)
         except (SpecError, InvalidSource):
             raise
+        except ScorerUnavailable as exc:  # infrastructure, like the sandbox: judge again
+            log.warning("the scorer failed on %s: %s", problem.id, exc)
+            return Retry(problem.id, printable(str(exc), keep_newlines=False), self.sandbox.name)
         except ScorerError as exc:
             log.exception("scorer failed on %s", problem.id)
             return internal_error(problem, self.sandbox, str(exc))

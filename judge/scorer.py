@@ -16,6 +16,16 @@ indices) and reads one JSON answer per line, with the metric of the private part
     {"status": "scored", "metric": 0.93, "public_metric": 0.95}
     {"status": "invalid_output", "message": "predictions.npy has shape (3,), expected (500,)"}
     {"status": "scorer_error", "message": "... (scoring.py:57)"}
+
+Which kinds the server can score: the built-in ones (judge.kinds imports them), and
+the kinds the judge registered by module (judge.kinds.register_module), its
+allow-list. The server is started with that list on its command line, as JSON
+`{kind: {"name": module, "file": path}}`, imports each listed file once before
+serving (as it does scikit-learn), and is restarted when the judge's list changes.
+Requests never name code to import: a request's spec names its kind, which must be
+built in or brought by the list; nothing is ever imported from a path that a request,
+a problem's data or a submission gives. A listed module that fails to import in the
+server makes the requests of its kind scorer errors, not a dead server.
 """
 
 from __future__ import annotations
@@ -32,14 +42,14 @@ import sys
 import tempfile
 import threading
 import traceback
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from judge.errors import InvalidOutput, ScorerError
-from judge.kinds import get_kind
+from judge.errors import InvalidOutput, ScorerError, ScorerUnavailable
+from judge.kinds import KindModule, get_kind, kind_modules, load_kind_module
 from judge.spec import ProblemSpec
 
 SCORER_TIMEOUT_S = 120
@@ -65,19 +75,26 @@ class ScorerServer:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[str] | None = None
         self._stderr: IO[bytes] | None = None
+        self._allowed: dict[str, KindModule] = {}  # the kind modules the server was given
 
-    def _start(self) -> subprocess.Popen[str]:
+    def _start(self, allowed: dict[str, KindModule]) -> subprocess.Popen[str]:
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{name: "1" for name in THREAD_VARS}}
+        kinds = json.dumps({name: asdict(module) for name, module in sorted(allowed.items())})
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  lives as long as the server
-        self._proc = subprocess.Popen(
-            [self.python, "-I", "-B", "-m", "judge.scorer"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            cwd="/",
-            env=env,
-        )
+        self._allowed = allowed
+        try:
+            self._proc = subprocess.Popen(
+                [self.python, "-I", "-B", "-m", "judge.scorer", kinds],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                cwd="/",
+                env=env,
+            )
+        except OSError as exc:
+            self._stop()
+            raise ScorerUnavailable(f"the scorer process could not start: {exc}") from None
         return self._proc
 
     def _stop(self) -> str:
@@ -99,17 +116,29 @@ class ScorerServer:
             self._stderr = None
         return tail
 
+    def _running(self, allowed: dict[str, KindModule]) -> subprocess.Popen[str] | None:
+        """Return the live server process if it knows `allowed`; else stop it and return None."""
+        if self._proc is not None and self._proc.poll() is None and self._allowed == allowed:
+            return self._proc
+        self._stop()
+        return None
+
     def close(self) -> None:
         """Stop the server (it also stops by itself when the judge exits)."""
         with self._lock:
             self._stop()
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one request and return the answer; a dead server is restarted once."""
+        """Send one request and return the answer; a dead server is restarted once.
+
+        Raises ScorerUnavailable when the server dies again (infrastructure: a Retry)
+        and ScorerError when it hangs past SCORER_TIMEOUT_S.
+        """
         line = json.dumps(request) + "\n"
+        allowed = kind_modules()
         with self._lock:
             for attempt in (1, 2):
-                proc = self._proc if self._proc and self._proc.poll() is None else self._start()
+                proc = self._running(allowed) or self._start(allowed)
                 assert proc.stdin is not None and proc.stdout is not None
                 try:
                     proc.stdin.write(line)
@@ -130,7 +159,7 @@ class ScorerServer:
                     pass
                 tail = self._stop() or f"exit {proc.returncode}"
                 if attempt == 2:
-                    raise ScorerError(f"the scorer process gave no answer ({tail})")
+                    raise ScorerUnavailable(f"the scorer process gave no answer ({tail})")
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -155,7 +184,8 @@ def score_outputs(
 
     truth: the JSON-ready truth the problem's kind staged (judge.kinds.Staged).
     public: indices of the hidden rows or calls in the public part; the rest are private.
-    Raises InvalidOutput (the submission's fault) or ScorerError (the judge's).
+    Raises InvalidOutput (the submission's fault), ScorerError (the judge's) or
+    ScorerUnavailable (the scorer process died: infrastructure, judge again).
     """
     request = {
         "spec": spec.model_dump(mode="json", by_alias=True),
@@ -173,7 +203,25 @@ def score_outputs(
     raise ScorerError(str(answer.get("message", "unknown scorer failure")))
 
 
+# Kinds whose listed module failed to import in this server: kind -> why.
+_BROKEN_KINDS: dict[str, str] = {}
+
+
+def _load_kinds(listed: str) -> None:
+    """Import the allow-listed kind modules (the server's argument); note those that fail."""
+    for kind, module in json.loads(listed).items():
+        try:
+            load_kind_module(KindModule(str(module["name"]), str(module["file"])))
+        except Exception as exc:  # the kind's requests get scorer errors; the server lives on
+            _BROKEN_KINDS[str(kind)] = f"{type(exc).__name__}: {exc} ({_where(exc)})"
+
+
 def _score(request: dict[str, Any]) -> tuple[float, float]:
+    kind_name = request["spec"].get("kind") if isinstance(request.get("spec"), dict) else None
+    if kind_name in _BROKEN_KINDS:
+        raise ScorerError(
+            f"kind {kind_name}: its module failed to import: {_BROKEN_KINDS[kind_name]}"
+        )
     spec = ProblemSpec.model_validate(request["spec"])
     kind = get_kind(spec.kind)
     output = Path(request["output_dir"])
@@ -246,9 +294,14 @@ def _score_in_child(line: str) -> dict[str, Any]:
     return {"status": "scorer_error", "message": f"the scoring child died ({how})"}
 
 
-def main() -> int:
-    """Serve requests from stdin, one line each, until stdin closes."""
+def main(argv: list[str]) -> int:
+    """Serve requests from stdin, one line each, until stdin closes.
+
+    argv: the allow-listed kind modules, as JSON (module doc); none when absent.
+    """
     from sklearn import metrics  # noqa: F401  imported once here, inherited by every child
+
+    _load_kinds(argv[0] if argv else "{}")
 
     for line in sys.stdin:
         if line.strip():
@@ -258,4 +311,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -5,6 +5,13 @@ A spec declares what a problem is (kind, topic), where its data comes from
 contract), how it is scored (metric, pass threshold, scaled points), its limits
 and the verdict its starter must get. Loading errors name the file, the field
 and the reason, and raise SpecError.
+
+`kind` is open: it names a registered kind, and each kind's `KindRules` say what it
+asks of a spec: its metrics, which shared sections (`output`, `function`) it needs,
+its own section model (written under the kind's name: `kind: toy` with `toy: {...}`)
+and any further check. The two built-in kinds' rules are registered here, because
+their sections are read below judge.kinds (data, outputs, scoring); another kind's
+rules come with its module, registered through `judge.kinds.register`.
 """
 
 from __future__ import annotations
@@ -12,12 +19,25 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from judge.errors import SpecError
 from judge.verdicts import Verdict
@@ -177,6 +197,52 @@ class LimitsSpec(_Strict):
     output_mb: Annotated[int, Field(ge=1, le=1024)] = 16
 
 
+# The optional sections of a spec that kinds share; each kind needs some and no other.
+SHARED_SECTIONS = ("output", "function")
+
+Section = TypeVar("Section", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class KindRules:
+    """What one problem kind asks of a spec.
+
+    metrics: the metrics the kind scores, each with its direction.
+    sections: the shared sections (SHARED_SECTIONS) it needs; the others must be absent.
+    section: the model of the kind's own section, written under the kind's name, or None.
+    check: a further check of the whole spec; raises ValueError with a one-line reason.
+    """
+
+    name: str
+    metrics: Mapping[str, Literal["max", "min"]]
+    sections: tuple[str, ...] = ()
+    section: type[BaseModel] | None = None
+    check: Callable[[ProblemSpec], None] | None = None
+
+
+_KIND_RULES: dict[str, KindRules] = {}
+
+
+def register_kind_rules(rules: KindRules) -> KindRules:
+    """Let specs name `rules.name` as their kind (judge.kinds.register calls this)."""
+    if unknown := sorted(set(rules.sections) - set(SHARED_SECTIONS)):
+        raise SpecError(f"kind {rules.name!r}: unknown shared section(s) {', '.join(unknown)}")
+    if rules.section is not None and rules.name in ProblemSpec.model_fields:
+        raise SpecError(f"kind {rules.name!r}: its own section would clash with a spec field")
+    _KIND_RULES[rules.name] = rules
+    return rules
+
+
+def unregister_kind_rules(name: str) -> None:
+    """Forget the kind called `name` (judge.kinds.unregister calls this)."""
+    _KIND_RULES.pop(name, None)
+
+
+def known_kinds() -> list[str]:
+    """The names of the kinds a spec may declare, sorted."""
+    return sorted(_KIND_RULES)
+
+
 class ProblemSpec(_Strict):
     """The whole of `spec.yaml`."""
 
@@ -185,7 +251,7 @@ class ProblemSpec(_Strict):
     section: Annotated[int, Field(ge=1, le=8, description="study-guide section")]
     topic: Annotated[str, Field(min_length=3)]
     difficulty: Literal["easy", "medium", "hard"] = "medium"
-    kind: Literal["train-predict", "function"]
+    kind: str = Field(description="a registered kind: train-predict, function, ...")
     dataset: DatasetSpec
     output: OutputSpec | None = None
     function: FunctionSpec | None = None
@@ -193,19 +259,68 @@ class ProblemSpec(_Strict):
     scoring: ScoringSpec
     limits: LimitsSpec
     starter_verdict: Verdict
+    # The kind's own section (KindRules.section), parsed; written under the kind's name.
+    _kind_section: BaseModel | None = PrivateAttr(default=None)
+
+    @field_validator("kind")
+    @classmethod
+    def _registered_kind(cls, kind: str) -> str:
+        if kind not in _KIND_RULES:
+            raise ValueError(f"unknown problem kind {kind!r}; known: {', '.join(known_kinds())}")
+        return kind
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _own_section(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ProblemSpec]
+    ) -> ProblemSpec:
+        """Take the section named after the kind out of the mapping; parse it with its model."""
+        if not isinstance(data, dict):
+            return handler(data)
+        kind = data.get("kind")
+        raw = None
+        if isinstance(kind, str) and kind not in cls.model_fields and kind in data:
+            raw = data[kind]
+            data = {key: value for key, value in data.items() if key != kind}
+        spec = handler(data)
+        model = _KIND_RULES[spec.kind].section
+        if model is None:
+            if raw is not None:
+                raise ValueError(f"{spec.kind}: unknown field; kind {spec.kind} has no own section")
+            return spec
+        try:
+            spec._kind_section = model.model_validate({} if raw is None else raw)
+        except ValidationError as exc:
+            raise ValueError(describe_validation_error(exc, model, prefix=spec.kind)) from None
+        return spec
+
+    @model_serializer(mode="wrap")
+    def _dump_own_section(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
+        data = handler(self)
+        if self._kind_section is not None and isinstance(data, dict):
+            data[self.kind] = self._kind_section.model_dump(mode=info.mode, by_alias=True)
+        return data
+
+    def kind_section(self, model: type[Section]) -> Section:
+        """Return the kind's own section, parsed by `model` (its KindRules.section)."""
+        if not isinstance(self._kind_section, model):
+            raise SpecError(f"{self.id}: kind {self.kind} has no {model.__name__} section")
+        return self._kind_section
 
     @model_validator(mode="after")
     def _kind_matches_sections(self) -> ProblemSpec:
-        if self.kind == "train-predict":
-            if self.output is None or self.function is not None:
-                raise ValueError("a train-predict problem needs `output` and no `function`")
-            if self.dataset.n_train < 1:
-                raise ValueError("a train-predict problem needs dataset.n_train >= 1")
-            known = PREDICTION_METRICS
-        else:
-            if self.function is None or self.output is not None:
-                raise ValueError("a function problem needs `function` and no `output`")
-            known = FUNCTION_METRICS
+        rules = _KIND_RULES[self.kind]
+        given = tuple(name for name in SHARED_SECTIONS if getattr(self, name) is not None)
+        if set(given) != set(rules.sections):
+            others = " or ".join(f"`{s}`" for s in SHARED_SECTIONS if s not in rules.sections)
+            needs = " and ".join(f"`{s}`" for s in rules.sections)
+            wanted = f"needs {needs} and no {others}" if needs else f"takes no {others}"
+            raise ValueError(f"a {self.kind} problem {wanted}")
+        if rules.check is not None:
+            rules.check(self)
+        known = rules.metrics
         if self.metric.name not in known:
             raise ValueError(
                 f"metric {self.metric.name!r} does not fit kind {self.kind}; "
@@ -240,6 +355,17 @@ class ProblemSpec(_Strict):
         """The trailing shape of one hidden label (the output's, but () for class rows)."""
         assert self.output is not None
         return () if self.class_count is not None else tuple(self.output.shape[1:])
+
+
+def _needs_training_rows(spec: ProblemSpec) -> None:
+    if spec.dataset.n_train < 1:
+        raise ValueError("a train-predict problem needs dataset.n_train >= 1")
+
+
+TRAIN_PREDICT = register_kind_rules(
+    KindRules("train-predict", PREDICTION_METRICS, ("output",), check=_needs_training_rows)
+)
+FUNCTION = register_kind_rules(KindRules("function", FUNCTION_METRICS, ("function",)))
 
 
 @dataclass(frozen=True)
@@ -284,12 +410,18 @@ def _nested_models(annotation: Any) -> list[type[BaseModel]]:
     return [m for arg in getattr(annotation, "__args__", ()) for m in _nested_models(arg)]
 
 
-def describe_validation_error(error: ValidationError, model: type[BaseModel]) -> str:
-    """One line naming each bad field and why; an unknown field gets a "did you mean"."""
+def describe_validation_error(
+    error: ValidationError, model: type[BaseModel], prefix: str = ""
+) -> str:
+    """One line naming each bad field and why; an unknown field gets a "did you mean".
+
+    prefix: where `model` sits in a larger document (a kind's own section).
+    """
     parts = []
     known = _field_names(model)
     for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        path = ([prefix] if prefix else []) + [str(p) for p in item["loc"]]
+        where = ".".join(path) or "(top level)"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown field"

@@ -7,9 +7,9 @@
   Scoring and Limits and names the output contract; no `TODO(setter)` marker is
   left; reference/<slug>/ has only verdict folders, an accepted submission and a
   valid submissions.yaml; the limits are possible on this machine;
-- data: the recipe draws rows of the right shape, the same secret gives the same
-  bytes and another secret other rows, the metric is defined on both parts of the
-  hidden split;
+- data: the problem's kind checks its data (judge.kinds): the recipe draws rows of
+  the right shape, the same secret gives the same bytes and another secret other
+  rows, the metric is defined on both parts of the hidden split;
 - leaks: no hidden row (by hash) in the public training rows, the practice draw or
   any file of the problem folder; no reference file copied under problems/; and,
   once per bank, none in any file readable inside the sandbox (`audit_sandbox`);
@@ -41,8 +41,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from judge.bank import (
     EXPECTATIONS_FILE,
     VERDICT_FOLDERS,
@@ -53,28 +51,14 @@ from judge.bank import (
     load_expectations,
 )
 from judge.batch import cores_for, run_pinned, usable_cores
-from judge.data import (
-    Secret,
-    TrainPredictData,
-    derive_secret,
-    draw_function_calls,
-    draw_train_predict,
-    public_indices,
-)
-from judge.errors import (
-    InvalidOutput,
-    InvalidSource,
-    JudgeError,
-    SandboxError,
-    ScorerError,
-    SpecError,
-)
+from judge.data import Secret, TrainPredictData, derive_secret
+from judge.errors import InvalidOutput, InvalidSource, JudgeError, SandboxError, SpecError
 from judge.harness import leak_scan
+from judge.kinds import DataCheck, get_kind
 from judge.outputs import read_untrusted_file
 from judge.runner import Judge, as_result, run_submission
 from judge.sandbox.base import CODE_DIR, OUTPUT_DIR, Limits, Mount, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
-from judge.scoring import compute_metric, perfect_prediction
 from judge.spec import Problem, load_problem
 from judge.verdicts import Result, Verdict
 
@@ -251,7 +235,7 @@ class Plan:
     problem: Problem
     reference: Path | None
     runs: list[_PlannedRun]
-    hidden: TrainPredictData | None
+    data: DataCheck | None
 
 
 # ---------------------------------------------------------------------------
@@ -406,76 +390,28 @@ def check_expectations(report: ProblemReport, problem: Problem) -> dict[str, Exp
 # Data and leaks
 
 
-def _digest(*arrays: Any) -> str:
-    sha = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        sha.update(str((array.dtype.str, array.shape)).encode())
-        sha.update(array.tobytes())
-    return sha.hexdigest()
+def row_hashes(rows: Any) -> set[str]:
+    """Hashes of numeric rows, as the leak scanner computes them."""
+    return {leak_scan.row_hash(row) for row in leak_scan.rows_of(rows)}
 
 
 def hidden_row_hashes(data: TrainPredictData) -> set[str]:
     """Hashes of the hidden rows (inputs), as the leak scanner computes them."""
-    return {leak_scan.row_hash(row) for row in leak_scan.rows_of(data.hidden_X)}
-
-
-def _metric_defined(
-    report: ProblemReport, problem: Problem, data: TrainPredictData, secret: Secret
-) -> None:
-    spec = problem.spec
-    public = public_indices(spec, secret)
-    private = np.setdiff1d(np.arange(spec.dataset.n_hidden), public)
-    for name, rows in (("public", public), ("private", private)):
-        truth = data.hidden_y[rows]
-        try:
-            compute_metric(spec.metric.name, truth, perfect_prediction(truth, spec.class_count))
-        except (ScorerError, InvalidOutput) as exc:
-            report.error(
-                "data",
-                f"{spec.metric.name} is undefined on the {name} part of the hidden split "
-                f"({len(rows)} rows): {exc}; draw more hidden rows or change the metric",
-            )
+    return row_hashes(data.hidden_X)
 
 
 def check_data(
     report: ProblemReport, problem: Problem, bank: Bank, secret: Secret
-) -> TrainPredictData | None:
-    """Draw the data twice with one secret and once with another; return the judge's draw."""
-    spec = problem.spec
-    other = derive_secret(secret, "draw-1")
-    recipe = bank.datasets_dir / f"{spec.dataset.recipe}.py"
+) -> DataCheck | None:
+    """Run the kind's data checks (judge.kinds); return what the leak checks need."""
     try:
-        if spec.kind == "function":
-            calls = draw_function_calls(spec, bank.datasets_dir, secret).calls
-            calls_again = draw_function_calls(spec, bank.datasets_dir, secret).calls
-            calls_other = draw_function_calls(spec, bank.datasets_dir, other).calls
-            if json.dumps(calls) != json.dumps(calls_again):
-                report.error(
-                    "determinism",
-                    f"{recipe}: one secret gave two different call lists; "
-                    "draw only from the rng passed to make()",
-                )
-            if json.dumps(calls) == json.dumps(calls_other):
-                report.warn("data", f"{recipe}: the hidden calls do not depend on the secret")
-            return None
-        data = draw_train_predict(spec, bank.datasets_dir, secret)
-        again = draw_train_predict(spec, bank.datasets_dir, secret)
-        changed = draw_train_predict(spec, bank.datasets_dir, other)
+        checked = get_kind(problem.spec.kind).check_data(problem, bank, secret)
     except JudgeError as exc:
         report.error("data", str(exc))
         return None
-    parts = ("train_X", "train_y", "hidden_X", "hidden_y")
-    if _digest(*(getattr(data, p) for p in parts)) != _digest(*(getattr(again, p) for p in parts)):
-        report.error(
-            "determinism",
-            f"{recipe}: one secret gave different data bytes; "
-            "draw only from the rng passed to make()",
-        )
-    if np.array_equal(data.hidden_X, changed.hidden_X):
-        report.error("leaks", f"{recipe}: the hidden rows do not depend on the secret")
-    _metric_defined(report, problem, data, secret)
-    return data
+    for note in checked.notes:
+        report.findings.append(Finding(Severity(note.severity), note.check, note.message))
+    return checked
 
 
 def _reference_copies(problem: Problem) -> dict[str, Path]:
@@ -496,13 +432,7 @@ def _reference_copies(problem: Problem) -> dict[str, Path]:
     return copies
 
 
-def check_leaks(
-    report: ProblemReport,
-    problem: Problem,
-    bank: Bank,
-    secret: Secret,
-    data: TrainPredictData | None,
-) -> None:
+def check_leaks(report: ProblemReport, problem: Problem, data: DataCheck | None) -> None:
     """No reference under problems/, no hidden row in public rows or problem files."""
     for folder in sorted(problem.folder.rglob("*")):
         if folder.is_dir() and folder.name in VERDICT_FOLDERS:
@@ -511,17 +441,10 @@ def check_leaks(
             )
     for path, reference in _reference_copies(problem).items():
         report.error("leaks", f"{path} is a copy of the reference file {reference}; remove it")
-    if data is None:
+    if data is None or data.hidden_rows is None:
         return
-    hashes = hidden_row_hashes(data)
-    spec = problem.spec
-    public_rows = {"public training rows": data.train_X}
-    try:
-        practice = draw_train_predict(spec, bank.datasets_dir, secret, purpose="practice")
-        public_rows["practice data"] = np.concatenate([practice.train_X, practice.hidden_X])
-    except JudgeError as exc:
-        report.error("data", str(exc))
-    for where, rows in public_rows.items():
+    hashes = row_hashes(data.hidden_rows)
+    for where, rows in data.public_rows.items():
         found = sum(leak_scan.row_hash(row) in hashes for row in leak_scan.rows_of(rows))
         if found:
             report.error(
@@ -529,7 +452,7 @@ def check_leaks(
                 f"{found} hidden row(s) also appear in the {where}; "
                 "the recipe must draw fresh rows for the hidden split",
             )
-    widths = {len(row) for row in leak_scan.rows_of(data.hidden_X[:1])}
+    widths = {len(row) for row in leak_scan.rows_of(data.hidden_rows[:1])}
     owner = {h: problem.id for h in hashes}
     for hit in leak_scan.scan([problem.folder], owner, widths):
         report.error("leaks", f"{hit['path']} holds {hit['rows']} hidden row(s); remove the file")
@@ -761,7 +684,7 @@ def static_checks(
     reference = check_reference_layout(report, problem)
     check_limits(report, problem, cores)
     data = check_data(report, problem, bank, secret)
-    check_leaks(report, problem, bank, secret, data)
+    check_leaks(report, problem, data)
     if any(f.check in ("spec", "data") and f.severity is Severity.ERROR for f in report.findings):
         return report  # nothing can be judged
     runs = _plan(report, problem, reference, secret, draws)
@@ -801,6 +724,18 @@ def validate_bank(
     # (a function problem's reference runs once per draw, not once per labelled file).
     judges = {run.secret.value: Judge(bank, sandbox, run.secret) for run in runs}
 
+    def load_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> None:
+        judges[run.secret.value].load(run.problem)
+
+    # Each draw's truth (a function problem's expected answers) before any run; a
+    # broken reference is reported by each run it breaks, as it is judged.
+    if progress is not None:
+        progress(done, total, "computing expected answers")
+    first_of_draw = {(run.problem.id, run.secret.value): run for run in runs}
+    for _run, loaded in run_pinned(load_one, list(first_of_draw.values()), options.jobs):
+        if isinstance(loaded, BaseException) and not isinstance(loaded, JudgeError):
+            raise loaded
+
     def judge_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> Result:
         pinned = cores_for(cpuset, run.problem.spec.limits.cpus)
         outcome = judges[run.secret.value].judge(run.problem, run.path, cpuset=pinned)
@@ -827,9 +762,10 @@ def validate_bank(
         hashes: dict[str, str] = {}
         widths: set[int] = set()
         for item in planned:
-            if item.hidden is not None:
-                hashes.update({h: item.problem.id for h in hidden_row_hashes(item.hidden)})
-                widths |= {len(r) for r in leak_scan.rows_of(item.hidden.hidden_X[:1])}
+            if item.data is not None and item.data.hidden_rows is not None:
+                rows = item.data.hidden_rows
+                hashes.update({h: item.problem.id for h in row_hashes(rows)})
+                widths |= {len(r) for r in leak_scan.rows_of(rows[:1])}
         if progress is not None:
             progress(done, total, f"auditing the {sandbox.name} sandbox for hidden rows")
         hits, failure = audit_sandbox(sandbox, hashes, widths)

@@ -55,6 +55,7 @@ ALLOWED: dict[str, set[str]] = {
         "judge.data",
         "judge.errors",
         "judge.harness",
+        "judge.kinds",
         "judge.outputs",
         "judge.runner",
         "judge.sandbox",
@@ -62,7 +63,7 @@ ALLOWED: dict[str, set[str]] = {
         "judge.spec",
         "judge.verdicts",
     },
-    "judge.bundle": {"judge.bank", "judge.data", "judge.errors", "judge.spec"},
+    "judge.bundle": {"judge.bank", "judge.data", "judge.errors", "judge.kinds", "judge.spec"},
     "judge.scaffold": {"judge.bank", "judge.errors", "judge.spec"},
     "judge.rounds": {
         "judge.text",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from judge.kinds import get_kind
 from judge.runner import Judge, as_result, read_source, run_submission
 from judge.sandbox.base import DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts
 from judge.sandbox.fake import FakeSandbox
+from judge.scorer import ScorerServer
 from judge.verdicts import Result, Retry, Verdict
 
 BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
@@ -224,6 +227,50 @@ def test_an_infrastructure_failure_is_a_retry_then_a_result() -> None:
     assert isinstance(second, Result) and second.verdict is Verdict.AC
 
 
+class DyingScorer(ScorerServer):
+    """A scorer server whose process is killed as soon as it starts, `deaths` times."""
+
+    def __init__(self, deaths: int) -> None:
+        super().__init__()
+        self.deaths = deaths
+
+    def _start(self, *args: object, **kwargs: object) -> subprocess.Popen[str]:
+        proc = super()._start(*args, **kwargs)  # type: ignore[arg-type]
+        if self.deaths:
+            self.deaths -= 1
+            proc.kill()
+            proc.wait()
+        return proc
+
+
+def test_a_dead_scorer_process_is_a_retry_then_a_result() -> None:
+    sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
+    with Judge(BANK, sandbox, SECRET, scorer=DyingScorer(deaths=2)) as judge:
+        first = judge.judge(PROBLEM, PROBLEM.starter)  # dies, restarted once, dies again
+        assert isinstance(first, Retry) and "the scorer process gave no answer" in first.reason
+        assert as_result(first, PROBLEM).details == {"retryable": True}
+        second = judge.judge(PROBLEM, PROBLEM.starter)
+        assert isinstance(second, Result) and second.verdict is Verdict.AC
+
+
+def test_a_scorer_process_that_dies_once_is_restarted_within_the_run() -> None:
+    sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
+    with Judge(BANK, sandbox, SECRET, scorer=DyingScorer(deaths=1)) as judge:
+        outcome = judge.judge(PROBLEM, PROBLEM.starter)
+    assert isinstance(outcome, Result) and outcome.verdict is Verdict.AC
+
+
+def test_a_grading_bug_stays_an_internal_error() -> None:
+    class BuggyScorer(ScorerServer):
+        def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+            return {"status": "scorer_error", "message": "ZeroDivisionError: x (scoring.py:9)"}
+
+    sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
+    outcome = Judge(BANK, sandbox, SECRET, scorer=BuggyScorer()).judge(PROBLEM, PROBLEM.starter)
+    assert isinstance(outcome, Result) and outcome.verdict is Verdict.IE
+    assert "ZeroDivisionError: x (scoring.py:9)" in outcome.message
+
+
 def test_the_three_steps_chain_to_the_same_result_as_judge() -> None:
     sandbox = FakeSandbox(OK, writes(hidden_labels()))  # type: ignore[arg-type]
     judge = Judge(BANK, sandbox, SECRET)
@@ -253,6 +300,50 @@ def test_a_function_problem_runs_its_reference_once_per_draw(
     assert len(calls) == 1
     Judge(BANK, FakeSandbox(OK), Secret(b"another draw", "test")).judge(problem, problem.starter)
     assert len(calls) == 2
+
+
+def counting_references(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    calls: list[Path] = []
+    real = function_kind.reference_answers
+
+    def counted(problem: object, calls_path: Path) -> list[object]:
+        calls.append(calls_path)
+        return real(problem, calls_path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(function_kind, "reference_answers", counted)
+    return calls
+
+
+def test_loading_a_function_problem_computes_its_answers_before_any_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problem = BANK.problem("add-arrays")
+    calls = counting_references(monkeypatch)
+    seen_at_run: list[int] = []
+    sandbox = FakeSandbox(OK, lambda mounts: seen_at_run.append(len(calls)))
+    judge = Judge(BANK, sandbox, SECRET)
+    judge.load(problem)
+    assert len(calls) == 1
+    judge.load(problem)  # memoized: loading twice runs the reference once
+    for _ in range(2):
+        assert as_result(judge.judge(problem, problem.starter), problem).verdict is Verdict.IO
+    assert seen_at_run == [1, 1] and len(calls) == 1
+
+
+def test_a_problem_drawn_per_contestant_loads_each_contestants_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = BANK.problem("add-arrays")
+    dataset = base.spec.dataset.model_copy(update={"per_contestant": True})
+    problem = replace(base, spec=base.spec.model_copy(update={"dataset": dataset}))
+    calls = counting_references(monkeypatch)
+    judge = Judge(BANK, FakeSandbox(OK), SECRET)
+    judge.load(problem, ["ana", "bo", "ana"])
+    assert len(calls) == 2
+    judge.judge(problem, problem.starter, contestant="bo")
+    assert len(calls) == 2
+    judge.judge(problem, problem.starter, contestant="cy")  # not loaded: computed on its run
+    assert len(calls) == 3
 
 
 def test_an_unknown_kind_is_a_broken_problem() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from judge import scorer
 from judge.bank import Bank
-from judge.errors import InvalidOutput, ScorerError
+from judge.errors import InvalidOutput, ScorerError, ScorerUnavailable
 from judge.scorer import ScorerServer, Scores, score_outputs
 
 BANK = Bank(Path(__file__).parent / "fixtures" / "bank")
@@ -57,6 +58,29 @@ def test_a_silent_scorer_is_a_scorer_error(tmp_path: Path) -> None:
         score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server)
 
 
+def test_a_silent_scorer_is_unavailable_infrastructure_not_a_grading_bug(tmp_path: Path) -> None:
+    server = ScorerServer(python="/bin/true")
+    with pytest.raises(ScorerUnavailable, match="no answer"):
+        score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server)
+    with pytest.raises(ScorerUnavailable, match="could not start"):
+        score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, ScorerServer(python="/no/python"))
+
+
+def test_a_killed_scorer_process_is_restarted(tmp_path: Path) -> None:
+    np.save(tmp_path / "predictions.npy", TRUTH)
+    server = ScorerServer()
+    try:
+        assert score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server) == Scores(1.0, 1.0)
+        assert server._proc is not None
+        first = server._proc.pid
+        server._proc.kill()
+        server._proc.wait()
+        assert score_outputs(SPEC, tmp_path, TRUTH, [0], 1 << 20, server) == Scores(1.0, 1.0)
+        assert server._proc is not None and server._proc.pid != first
+    finally:
+        server.close()
+
+
 def test_a_grading_bug_is_answered_and_the_server_lives_on(
     tmp_path: Path,
 ) -> None:
@@ -79,3 +103,14 @@ def test_each_request_is_scored_in_a_fresh_process(tmp_path: Path) -> None:
         assert server._proc is not None and server._proc.poll() is None
     finally:
         server.close()
+
+
+def test_a_listed_kind_module_that_fails_to_import_makes_its_requests_scorer_errors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(scorer, "_BROKEN_KINDS", {})
+    listed = {"ghost": {"name": "ghost_kind", "file": str(tmp_path / "missing.py")}}
+    scorer._load_kinds(json.dumps(listed))
+    answer = scorer.answer({"spec": {"kind": "ghost"}})
+    assert answer["status"] == "scorer_error"
+    assert "kind ghost: its module failed to import: SpecError" in answer["message"]

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel, ConfigDict
 
 from judge.bank import Bank
 from judge.errors import SpecError
-from judge.spec import load_problem, load_spec, spec_json_schema
+from judge.spec import (
+    KindRules,
+    ProblemSpec,
+    load_problem,
+    load_spec,
+    register_kind_rules,
+    spec_json_schema,
+    unregister_kind_rules,
+)
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bank"
 GOOD = yaml.safe_load((FIXTURE / "problems" / "threshold" / "spec.yaml").read_text())
@@ -58,6 +68,13 @@ def test_fixture_specs_load() -> None:
         ({"starter_verdict": "OK"}, "starter_verdict", "Input should be"),
         ({"output__shape": [5]}, "output", 'shape must start with "n"'),
         ({"title": None}, "title", "Field required"),
+        ({"kind": "essay"}, "kind", "unknown problem kind 'essay'; known: function, train-predict"),
+        (
+            {"kind": "function"},
+            "(top level)",
+            "a function problem needs `function` and no `output`",
+        ),
+        ({"train-predict": {"x": 1}}, "(top level)", "kind train-predict has no own section"),
         (
             {"metric": {"name": "log_loss", "direction": "min"}, "output__shape": ["n", 2, 3]},
             "(top level)",
@@ -115,3 +132,59 @@ def test_class_probability_rows_are_scored_against_class_indices(tmp_path: Path)
     assert (spec.class_count, spec.label_shape) == (4, ())
     plain = load_spec(write_spec(tmp_path, broken(output__shape=["n", 4])))
     assert (plain.class_count, plain.label_shape) == (None, (4,))
+
+
+class SketchSection(BaseModel):
+    """The own section of a kind only this test knows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    size: int
+    style: str = "pencil"
+
+
+@pytest.fixture
+def sketch_kind() -> Iterator[KindRules]:
+    rules = register_kind_rules(KindRules("sketch", {"cases": "max"}, section=SketchSection))
+    yield rules
+    unregister_kind_rules("sketch")
+
+
+def sketch_spec(**section: object) -> dict[str, object]:
+    data = broken(output=None, kind="sketch", metric={"name": "cases", "direction": "max"})
+    return {**data, "sketch": section} if section else data
+
+
+def test_a_registered_kind_brings_its_own_section(tmp_path: Path, sketch_kind: KindRules) -> None:
+    spec = load_spec(write_spec(tmp_path, sketch_spec(size=3)))
+    assert spec.kind == "sketch"
+    assert spec.kind_section(SketchSection) == SketchSection(size=3)
+    dumped = spec.model_dump(mode="json", by_alias=True)
+    assert dumped["sketch"] == {"size": 3, "style": "pencil"}
+    assert ProblemSpec.model_validate(dumped).kind_section(SketchSection).size == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({"size": "big"}, "sketch.size: Input should be a valid integer"),
+        ({"size": 1, "colour": "red"}, "sketch.colour: unknown field"),
+    ],
+)
+def test_a_bad_own_section_is_one_line_naming_the_field(
+    tmp_path: Path, sketch_kind: KindRules, data: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(SpecError, match=reason) as caught:
+        load_spec(write_spec(tmp_path, sketch_spec(**data)))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_kind_without_output_refuses_one(tmp_path: Path, sketch_kind: KindRules) -> None:
+    data = {**sketch_spec(size=1), "output": GOOD["output"]}
+    with pytest.raises(SpecError, match="a sketch problem takes no `output` or `function`"):
+        load_spec(write_spec(tmp_path, data))
+
+
+def test_an_unregistered_kind_is_unknown_again(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"kind: .*unknown problem kind 'sketch'") as caught:
+        load_spec(write_spec(tmp_path, sketch_spec(size=1)))
+    assert "sketch.size" not in str(caught.value) and "\n" not in str(caught.value)

@@ -239,3 +239,28 @@ def test_margins_follow_the_metric_direction() -> None:
     report.reference_worst, report.starter_best = 0.3, 0.9
     assert report.reference_margin == pytest.approx(0.2)
     assert report.starter_margin == pytest.approx(0.4)
+
+
+def test_validation_computes_each_draws_expected_answers_before_any_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from judge.kinds import function as function_kind
+    from judge.sandbox.base import RunFacts
+    from judge.sandbox.fake import FakeSandbox
+
+    references: list[Path] = []
+    real = function_kind.reference_answers
+
+    def counted(problem: object, calls_path: Path) -> list[object]:
+        references.append(calls_path)
+        return real(problem, calls_path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(function_kind, "reference_answers", counted)
+    seen_at_run: list[int] = []
+    facts = RunFacts(0, None, 0.5, 0.4, 40.0, False, False, False)
+    sandbox = FakeSandbox(facts, lambda mounts: seen_at_run.append(len(references)))
+    bank = Bank(Path(__file__).parent / "fixtures" / "bank")
+    options = ValidateOptions(draws=3, jobs=1, audit_sandbox=False)
+    report = validate_bank(bank, ["add-arrays"], sandbox, SECRET, options)
+    assert len(report.problems[0].runs) == 2 + 1 + 2 * 2  # labelled, reference, two draws
+    assert len(references) == 3 and set(seen_at_run) == {3}

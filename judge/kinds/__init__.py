@@ -1,25 +1,41 @@
-"""Problem kinds: how one kind of problem is staged for a run and how its outputs are scored.
+"""Problem kinds: how one kind of problem is staged, scored, checked and handed out.
 
 One module per kind, each exporting `KIND`, an object with the `Kind` shape:
 
+    rules: KindRules (judge.spec)
+        what the kind asks of a spec: metrics, shared sections, its own section model;
     stage(problem, bank, secret, contestant, code, data, memo) -> Staged
         draw the hidden data, write what the sandbox may see into `code` and `data`,
         and return the command (after the interpreter) and the truth, which stays in
         the judge;
     score(spec, output, truth, public, max_bytes) -> (private, public)
         read the run's untrusted outputs and compute the metric on each part of the
-        hidden split; runs in the scorer process (judge.scorer), never in the judge.
+        hidden split; runs in the scorer process (judge.scorer), never in the judge;
+    load(problem, bank, secret, contestant, memo)
+        compute and memoize, before any run, what staging that draw would otherwise
+        compute on its first run (a function problem's expected answers);
+    check_data(problem, bank, secret) -> DataCheck
+        the setter's data checks (determinism, dependence on the secret, ...) as plain
+        notes that judge.validate turns into findings, and the rows its leak checks need;
+    write_practice(problem, bank, secret, folder)
+        write the public practice data a contestant takes home into `folder`.
 
-`get_kind(spec.kind)` is the only dispatch on a problem's kind in the run path; a new
-kind is one more module here and its spec section.
+`get_kind(spec.kind)` is the only dispatch on a problem's kind; a new kind is one
+more module with its KIND (and its section model, if it has one), registered with
+`register(KIND)`. A kind that lives outside this package is registered by module
+name with `register_module(name)`: the judge imports it, and the scorer process,
+which knows only the built-in kinds, imports the same file (judge.scorer).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,7 +43,13 @@ from numpy.typing import NDArray
 from judge.bank import Bank
 from judge.data import Secret
 from judge.errors import SpecError
-from judge.spec import Problem, ProblemSpec
+from judge.spec import (
+    KindRules,
+    Problem,
+    ProblemSpec,
+    register_kind_rules,
+    unregister_kind_rules,
+)
 
 # The judge's memo for values that cost a lot to compute and never change for the same
 # inputs (a function problem's expected answers): memo(key, compute) -> value.
@@ -48,10 +70,37 @@ class Staged:
     public: list[int]
 
 
+@dataclass(frozen=True)
+class Note:
+    """One thing a kind's data check found; judge.validate makes it a finding.
+
+    check: the validation check it belongs to ("data", "determinism", "leaks").
+    """
+
+    severity: Literal["error", "warning"]
+    check: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """What a kind's data check found, and what validation's leak checks need.
+
+    hidden_rows: the hidden split's inputs as numeric rows, or None when the kind
+        has no rows to look for (its leak checks are then skipped).
+    public_rows: rows a contestant can see, by where they are ("public training rows").
+    """
+
+    notes: list[Note] = field(default_factory=list)
+    hidden_rows: NDArray[Any] | None = None
+    public_rows: dict[str, NDArray[Any]] = field(default_factory=dict)
+
+
 class Kind(Protocol):
-    """How one kind of problem is run and scored."""
+    """How one kind of problem is run, scored, checked and handed out (module doc)."""
 
     name: str
+    rules: KindRules
 
     def stage(
         self,
@@ -72,6 +121,20 @@ class Kind(Protocol):
         """Return the metric on the private and the public part of the hidden split."""
         ...
 
+    def load(
+        self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None, memo: Memo
+    ) -> None:
+        """Memoize what staging this draw would compute on its first run; SpecError if broken."""
+        ...
+
+    def check_data(self, problem: Problem, bank: Bank, secret: Secret) -> DataCheck:
+        """Check the problem's data for the setter; SpecError when it cannot be drawn at all."""
+        ...
+
+    def write_practice(self, problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
+        """Write the public practice data a contestant may take home into `folder`."""
+        ...
+
 
 def split_parts(n: int, public: list[int]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Return the indices of the private and the public part of `n` hidden rows or calls."""
@@ -80,14 +143,74 @@ def split_parts(n: int, public: list[int]) -> tuple[NDArray[np.int64], NDArray[n
     return np.flatnonzero(~in_public), np.flatnonzero(in_public)
 
 
+@dataclass(frozen=True)
+class KindModule:
+    """Where a kind registered by module lives: the scorer process imports it from `file`."""
+
+    name: str
+    file: str
+
+
 _KINDS: dict[str, Kind] = {}
+_MODULES: dict[str, KindModule] = {}
 _BUILT_IN_LOADED = False
 
 
 def register(kind: Kind) -> Kind:
-    """Make `kind` available under its name (the modules of this package register theirs)."""
+    """Make `kind` available under its name, to specs and to `get_kind`."""
+    if kind.rules.name != kind.name:
+        raise SpecError(f"kind {kind.name!r} carries the rules of {kind.rules.name!r}")
+    register_kind_rules(kind.rules)
     _KINDS[kind.name] = kind
     return kind
+
+
+def register_module(module_name: str) -> Kind:
+    """Import the kind module `module_name` (it registers its KIND) and allow the scorer it.
+
+    Only kinds registered here (by the judge's own code, never from a problem or a
+    submission) are imported by the scorer process (judge.scorer); the module must
+    import only judge and installed packages, as the scorer loads it from its file.
+    """
+    module = importlib.import_module(module_name)
+    kind: Kind | None = getattr(module, "KIND", None)
+    file: str | None = getattr(module, "__file__", None)
+    if kind is None or file is None:
+        raise SpecError(f"{module_name}: a kind module must define KIND = register(...)")
+    register(kind)  # again, if it was unregistered since the module was imported
+    _MODULES[kind.name] = KindModule(module_name, str(Path(file).resolve()))
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Forget the kind called `name` (a test's kind, once the test is done)."""
+    _KINDS.pop(name, None)
+    _MODULES.pop(name, None)
+    unregister_kind_rules(name)
+
+
+def kind_modules() -> dict[str, KindModule]:
+    """Return the kinds registered by module: the scorer's allow-list, by kind name."""
+    return dict(_MODULES)
+
+
+def load_kind_module(module: KindModule) -> None:
+    """Import a registered kind's module from its file (in the scorer process)."""
+    if module.name in sys.modules:
+        return
+    path = Path(module.file)
+    if not path.is_absolute() or path.suffix != ".py" or not path.is_file():
+        raise SpecError(f"{module.file}: not a kind module file")
+    module_spec = importlib.util.spec_from_file_location(module.name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise SpecError(f"{path}: cannot load kind module {module.name}")
+    loaded = importlib.util.module_from_spec(module_spec)
+    sys.modules[module.name] = loaded
+    try:
+        module_spec.loader.exec_module(loaded)
+    except BaseException:
+        del sys.modules[module.name]
+        raise
 
 
 def get_kind(name: str) -> Kind:

@@ -4,6 +4,11 @@ The sandbox sees `calls.json` (the hidden calls' arguments) and the harness
 (judge/harness/function_harness.py), which imports the submission, makes each call
 and writes what came back; the expected answers, computed by the trusted reference
 outside the sandbox, stay in the judge. The scorer compares answer by answer.
+
+The expected answers of a draw cost a reference run: they are memoized by the hash
+of the calls and the reference, computed by `load` when the judge loads the problem
+(judge.runner.Judge.load) and else by the draw's first run. A practice folder holds a
+separate practice draw of calls.
 """
 
 from __future__ import annotations
@@ -18,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from judge.bank import Bank
-from judge.data import Secret, draw_function_calls, public_indices, write_calls
+from judge.data import Secret, derive_secret, draw_function_calls, public_indices, write_calls
 from judge.errors import SpecError
-from judge.kinds import Memo, Staged, register, split_parts
+from judge.kinds import DataCheck, Memo, Note, Staged, register, split_parts
 from judge.outputs import read_function_results
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR
 from judge.scoring import cases_passed
-from judge.spec import Problem, ProblemSpec
+from judge.spec import FUNCTION, Problem, ProblemSpec
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness" / "function_harness.py"
 REFERENCE_TIMEOUT_S = 120
@@ -61,10 +66,22 @@ def reference_answers(problem: Problem, calls_path: Path) -> list[Any]:
     return [r["value"] for r in results]
 
 
+def expected_answers(problem: Problem, calls_path: Path, memo: Memo) -> list[Any]:
+    """Return the reference's answers to the calls in `calls_path`, memoized by content."""
+    assert problem.spec.function is not None
+    reference = problem.reference_folder / problem.spec.function.reference
+    key = hashlib.sha256(
+        calls_path.read_bytes() + (reference.read_bytes() if reference.is_file() else b"")
+    ).hexdigest()
+    answers: list[Any] = memo(f"function:{key}", lambda: reference_answers(problem, calls_path))
+    return answers
+
+
 class Function:
-    """Draw, write and score a function problem."""
+    """Draw, write, score and check a function problem."""
 
     name = "function"
+    rules = FUNCTION
 
     def stage(
         self,
@@ -87,12 +104,7 @@ class Function:
             f"{DATA_DIR}/calls.json",
             f"{OUTPUT_DIR}/results.json",
         ]
-        assert spec.function is not None
-        reference = problem.reference_folder / spec.function.reference
-        key = hashlib.sha256(
-            calls_path.read_bytes() + (reference.read_bytes() if reference.is_file() else b"")
-        ).hexdigest()
-        expected = memo(f"function:{key}", lambda: reference_answers(problem, calls_path))
+        expected = expected_answers(problem, calls_path, memo)
         public = public_indices(spec, secret, contestant).tolist()
         return Staged(command, expected, public)
 
@@ -106,6 +118,43 @@ class Function:
             answers, wanted = [results[i] for i in calls], [truth[i] for i in calls]
             parts.append(cases_passed(answers, wanted, spec.function))
         return parts[0], parts[1]
+
+    def load(
+        self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None, memo: Memo
+    ) -> None:
+        """Run the reference on this draw's hidden calls once, before any submission."""
+        calls = draw_function_calls(problem.spec, bank.datasets_dir, secret, contestant=contestant)
+        with tempfile.TemporaryDirectory(prefix="judge-load-") as tmp:
+            expected_answers(problem, write_calls(calls, Path(tmp)), memo)
+
+    def check_data(self, problem: Problem, bank: Bank, secret: Secret) -> DataCheck:
+        """One secret must give the same calls; another secret should give other calls."""
+        spec = problem.spec
+        recipe = bank.datasets_dir / f"{spec.dataset.recipe}.py"
+        other = derive_secret(secret, "draw-1")
+        calls = json.dumps(draw_function_calls(spec, bank.datasets_dir, secret).calls)
+        again = json.dumps(draw_function_calls(spec, bank.datasets_dir, secret).calls)
+        changed = json.dumps(draw_function_calls(spec, bank.datasets_dir, other).calls)
+        notes = []
+        if calls != again:
+            notes.append(
+                Note(
+                    "error",
+                    "determinism",
+                    f"{recipe}: one secret gave two different call lists; "
+                    "draw only from the rng passed to make()",
+                )
+            )
+        if calls == changed:
+            notes.append(
+                Note("warning", "data", f"{recipe}: the hidden calls do not depend on the secret")
+            )
+        return DataCheck(notes)
+
+    def write_practice(self, problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
+        """A practice draw of calls (`calls.json`), without expected answers."""
+        calls = draw_function_calls(problem.spec, bank.datasets_dir, secret, purpose="practice")
+        write_calls(calls, folder)
 
 
 KIND = register(Function())

@@ -3,7 +3,8 @@
 The sandbox sees `train_X.npy`, `train_y.npy` and `test_X.npy` (the hidden split's
 inputs) and runs the submission as a script; the hidden labels stay in the judge.
 The scorer reads the predictions file the output contract names and computes the
-problem's metric on each part of the hidden split.
+problem's metric on each part of the hidden split. A practice folder holds the
+training rows of the judge's draw and a separate practice draw of inputs, never labels.
 """
 
 from __future__ import annotations
@@ -14,18 +15,61 @@ from typing import Any
 import numpy as np
 
 from judge.bank import Bank
-from judge.data import Secret, draw_train_predict, public_indices, write_public_train_predict
-from judge.kinds import Memo, Staged, register, split_parts
+from judge.data import (
+    Secret,
+    TrainPredictData,
+    derive_secret,
+    draw_train_predict,
+    public_indices,
+    write_public_train_predict,
+)
+from judge.errors import InvalidOutput, JudgeError, ScorerError
+from judge.kinds import DataCheck, Memo, Note, Staged, register, split_parts
 from judge.outputs import read_predictions
 from judge.sandbox.base import CODE_DIR
-from judge.scoring import compute_metric
-from judge.spec import Problem, ProblemSpec
+from judge.scoring import compute_metric, perfect_prediction
+from judge.spec import TRAIN_PREDICT, Problem, ProblemSpec
+
+
+def _same_bytes(first: TrainPredictData, second: TrainPredictData) -> bool:
+    parts = ("train_X", "train_y", "hidden_X", "hidden_y")
+    for part in parts:
+        a, b = (
+            np.ascontiguousarray(getattr(first, part)),
+            np.ascontiguousarray(getattr(second, part)),
+        )
+        if (a.dtype.str, a.shape) != (b.dtype.str, b.shape) or a.tobytes() != b.tobytes():
+            return False
+    return True
+
+
+def _metric_undefined(problem: Problem, data: TrainPredictData, secret: Secret) -> list[Note]:
+    """The metric must be defined on both parts of the hidden split (a perfect prediction)."""
+    spec = problem.spec
+    public = public_indices(spec, secret)
+    private = np.setdiff1d(np.arange(spec.dataset.n_hidden), public)
+    notes = []
+    for name, rows in (("public", public), ("private", private)):
+        truth = data.hidden_y[rows]
+        try:
+            compute_metric(spec.metric.name, truth, perfect_prediction(truth, spec.class_count))
+        except (ScorerError, InvalidOutput) as exc:
+            notes.append(
+                Note(
+                    "error",
+                    "data",
+                    f"{spec.metric.name} is undefined on the {name} part of the hidden split "
+                    f"({len(rows)} rows): {exc}; draw more hidden rows or change the metric",
+                )
+            )
+    return notes
 
 
 class TrainPredict:
-    """Draw, write and score a train-predict problem."""
+    """Draw, write, score and check a train-predict problem."""
 
     name = "train-predict"
+    rules = TRAIN_PREDICT
 
     def stage(
         self,
@@ -54,6 +98,49 @@ class TrainPredict:
             compute_metric(spec.metric.name, labels[private_rows], predictions[private_rows]),
             compute_metric(spec.metric.name, labels[public_rows], predictions[public_rows]),
         )
+
+    def load(
+        self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None, memo: Memo
+    ) -> None:
+        """Nothing to compute ahead: the labels are drawn with the rows, cheaply, per run."""
+
+    def check_data(self, problem: Problem, bank: Bank, secret: Secret) -> DataCheck:
+        """Draw twice with one secret and once with another; practice rows for the leak checks."""
+        spec = problem.spec
+        recipe = bank.datasets_dir / f"{spec.dataset.recipe}.py"
+        data = draw_train_predict(spec, bank.datasets_dir, secret)
+        again = draw_train_predict(spec, bank.datasets_dir, secret)
+        changed = draw_train_predict(spec, bank.datasets_dir, derive_secret(secret, "draw-1"))
+        notes = []
+        if not _same_bytes(data, again):
+            notes.append(
+                Note(
+                    "error",
+                    "determinism",
+                    f"{recipe}: one secret gave different data bytes; "
+                    "draw only from the rng passed to make()",
+                )
+            )
+        if np.array_equal(data.hidden_X, changed.hidden_X):
+            notes.append(
+                Note("error", "leaks", f"{recipe}: the hidden rows do not depend on the secret")
+            )
+        notes += _metric_undefined(problem, data, secret)
+        public_rows = {"public training rows": data.train_X}
+        try:
+            practice = draw_train_predict(spec, bank.datasets_dir, secret, purpose="practice")
+            public_rows["practice data"] = np.concatenate([practice.train_X, practice.hidden_X])
+        except JudgeError as exc:
+            notes.append(Note("error", "data", str(exc)))
+        return DataCheck(notes, data.hidden_X, public_rows)
+
+    def write_practice(self, problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
+        """The judge's training rows and a practice draw of inputs (`test_X.npy`), no labels."""
+        spec = problem.spec
+        train = draw_train_predict(spec, bank.datasets_dir, secret)
+        practice = draw_train_predict(spec, bank.datasets_dir, secret, purpose="practice")
+        write_public_train_predict(train, folder, include_test=False)
+        np.save(folder / "test_X.npy", practice.hidden_X, allow_pickle=False)
 
 
 KIND = register(TrainPredict())

@@ -118,6 +118,25 @@ def _record(item: Submission, result: Result, rejudge: int, ie_before: int = 0) 
     )
 
 
+def _load_problems(round_: Round, todo: list[Task], judge: Judge, jobs: int) -> None:
+    """Compute the truth of every draw `todo` needs (Judge.load), before any file is run.
+
+    A problem that fails to load is logged; its files get IE as they are judged.
+    """
+    contestants: dict[str, set[str]] = {}
+    for item, _, _ in todo:
+        contestants.setdefault(item.problem, set()).add(item.contestant)
+
+    def load(slug: str, cpuset: tuple[int, ...]) -> None:
+        judge.load(round_.problems[slug], contestants[slug])
+
+    for slug, outcome in run_pinned(load, sorted(contestants), jobs):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # KeyboardInterrupt, SystemExit: stop before judging
+        if isinstance(outcome, Exception):
+            log.error("cannot load %s: %s; its files get IE as they are judged", slug, outcome)
+
+
 def _judge_all(
     round_: Round,
     todo: list[Task],
@@ -131,6 +150,7 @@ def _judge_all(
     """Judge `todo` and store each record as it comes."""
 
     judge = Judge(bank, sandbox, secret)
+    _load_problems(round_, todo, judge, jobs)
 
     def work(task: Task, cpuset: tuple[int, ...]) -> Record:
         item, rejudge, ie_before = task

@@ -277,3 +277,29 @@ def test_an_infrastructure_failure_is_judged_again_at_once_not_recorded(tmp_path
     record = summary.records["ann/threshold.py"]
     assert record.result.verdict is Verdict.WA and record.ie_tries == 0
     assert len(sandbox.calls) == 1 and sandbox.failed
+
+
+def test_a_round_computes_expected_answers_before_any_file_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from judge.kinds import function as function_kind
+
+    references: list[Path] = []
+    real = function_kind.reference_answers
+
+    def counted(problem: object, calls_path: Path) -> list[object]:
+        references.append(calls_path)
+        return real(problem, calls_path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(function_kind, "reference_answers", counted)
+    seen_at_run: list[int] = []
+
+    def write(mounts: Sequence[Mount]) -> None:
+        seen_at_run.append(len(references))
+        write_weak_outputs(mounts)
+
+    round_ = fixture_round()
+    subs = five_contestants(tmp_path / "subs")
+    judge_round(round_, BANK, discover(round_, subs), MemoryStore(), FakeSandbox(OK, write), SECRET)
+    assert len(references) == 1  # add-arrays is one shared draw
+    assert seen_at_run and set(seen_at_run) == {1}

@@ -212,7 +212,7 @@ def test_report_rebuilds_the_scoreboards_and_rejudge_shows_rank_changes(tmp_path
         (
             ["round", "judge", "fixture-round", "--submissions", ".", "--jobs", "64"],
             2,
-            "--jobs 64 needs 64 cores",
+            "--jobs 64: 64 parallel jobs need 64 cores",
         ),
     ],
 )
