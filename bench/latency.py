@@ -125,8 +125,11 @@ def bare_rows(slug: str, label: str, n: int) -> list[dict[str, Any]]:
     return rows
 
 
+IDLE_SLOT_MB: dict[str, list[float]] = {}  # backend -> memory of ready slots, MiB
+
+
 def judged_rows(backend: str, n: int) -> list[dict[str, Any]]:
-    """Time each submission judged on `backend`, cold and warm."""
+    """Time each submission judged on `backend`, cold and warm (noting idle slots' memory)."""
     rows = []
     for mode in ("cold", "warm"):
         sandbox = open_sandbox(backend, warm=mode == "warm").sandbox
@@ -136,6 +139,7 @@ def judged_rows(backend: str, n: int) -> list[dict[str, Any]]:
             def setup(pool: WarmPool = sandbox) -> None:
                 if not pool.wait_ready(120):
                     raise RuntimeError(f"the {backend} pool did not fill: {pool.stats()}")
+                IDLE_SLOT_MB.setdefault(backend, []).extend(pool.stats()["ready_slot_mb"])
 
         with sandbox, Judge(BANK, sandbox, SECRET) as judge:
             for label, slug in SUBMISSIONS.items():
@@ -207,6 +211,12 @@ def main() -> None:
             goal,
         )
     console.print(table)
+    for backend, sizes in IDLE_SLOT_MB.items():
+        if sizes:
+            console.print(
+                f"{backend}: a ready warm slot holds {statistics.median(sizes):.0f} MiB "
+                f"(median of {len(sizes)}; min {min(sizes):.0f}, max {max(sizes):.0f})"
+            )
 
 
 if __name__ == "__main__":

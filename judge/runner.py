@@ -206,6 +206,15 @@ class Judge:
         self._memo: dict[str, Any] = {}
         self._memo_lock = threading.Lock()
 
+    def on(self, sandbox: Sandbox) -> Judge:
+        """Return a Judge like this one in `sandbox`, sharing its scorer and memo.
+
+        Close only the original: the scorer is shared.
+        """
+        other = Judge(self.bank, sandbox, self.secret, self.scorer)
+        other._memo, other._memo_lock = self._memo, self._memo_lock
+        return other
+
     def close(self) -> None:
         """Stop the scorer server if this Judge was given its own."""
         if self.scorer is not default_server():

@@ -57,6 +57,7 @@ from judge.harness import leak_scan
 from judge.kinds import DataCheck, get_kind
 from judge.outputs import read_untrusted_file
 from judge.runner import Judge, as_result, run_submission
+from judge.sandbox import cold
 from judge.sandbox.base import CODE_DIR, OUTPUT_DIR, Limits, Mount, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
 from judge.spec import Problem, load_problem
@@ -723,6 +724,10 @@ def validate_bank(
     # One Judge per secret draw: the runs of a draw share its memo of expected answers
     # (a function problem's reference runs once per draw, not once per labelled file).
     judges = {run.secret.value: Judge(bank, sandbox, run.secret) for run in runs}
+    # The reference's runs measure the limits, which must hold for a cold start (a warm
+    # pool may be empty): they never go to a warm slot. The other files may.
+    cold_judges = {value: judge.on(cold(sandbox)) for value, judge in judges.items()}
+    references = {item.problem.id: item.reference for item in planned}
 
     def load_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> None:
         judges[run.secret.value].load(run.problem)
@@ -738,7 +743,9 @@ def validate_bank(
 
     def judge_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> Result:
         pinned = cores_for(cpuset, run.problem.spec.limits.cpus)
-        outcome = judges[run.secret.value].judge(run.problem, run.path, cpuset=pinned)
+        measures_limits = run.path == references[run.problem.id]
+        judge = (cold_judges if measures_limits else judges)[run.secret.value]
+        outcome = judge.judge(run.problem, run.path, cpuset=pinned)
         return as_result(outcome, run.problem)
 
     for run, judged in run_pinned(judge_one, runs, options.jobs):

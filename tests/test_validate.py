@@ -264,3 +264,58 @@ def test_validation_computes_each_draws_expected_answers_before_any_run(
     report = validate_bank(bank, ["add-arrays"], sandbox, SECRET, options)
     assert len(report.problems[0].runs) == 2 + 1 + 2 * 2  # labelled, reference, two draws
     assert len(references) == 3 and set(seen_at_run) == {3}
+
+
+def test_validation_measures_the_reference_cold_behind_a_warm_pool() -> None:
+    """The limits come from the reference's runs, so they never go to a warm slot."""
+    from collections.abc import Sequence
+
+    from judge.sandbox.base import CODE_DIR, Limits, Mount, RunFacts
+    from judge.sandbox.fake import FakeSandbox
+    from judge.sandbox.pool import CoreIdleness, Handoff, SlotShape, SlotState, WarmPool
+
+    facts = RunFacts(0, None, 0.5, 0.4, 40.0, False, False, False)
+    seen: list[tuple[str, str]] = []  # (how it ran, the submission's text)
+
+    def submitted(mounts: Sequence[Mount]) -> str:
+        code = next(m.source for m in mounts if m.target == CODE_DIR)
+        return (code / "submission.py").read_text()
+
+    class Slot:
+        def state(self) -> SlotState:
+            return SlotState.READY
+
+        def agent_log(self) -> str:
+            return ""
+
+        def became_ready(self) -> bool:
+            return True
+
+        def memory_bytes(self) -> int | None:
+            return None
+
+        def run(self, handoff: Handoff, mounts: Sequence[Mount], limits: Limits) -> RunFacts:
+            seen.append(("warm", submitted(mounts)))
+            return facts
+
+        def destroy(self) -> None:
+            pass
+
+    class Backend(FakeSandbox):
+        def run(self, command: object, mounts: Sequence[Mount], *args: object) -> RunFacts:
+            seen.append(("cold", submitted(mounts)))
+            return facts
+
+        def start_slot(self, shape: SlotShape, cores: object, mounts: object) -> Slot:
+            return Slot()
+
+    bank = Bank(Path(__file__).parent / "fixtures" / "bank")
+    reference = (bank.reference_dir / "add-arrays" / "accepted" / "solution.py").read_text()
+    options = ValidateOptions(draws=3, jobs=1, audit_sandbox=False)
+    shape = SlotShape(min_memory_mb=0)  # add-arrays asks for 256 MiB, too little to go warm
+    idle = CoreIdleness(Path("/nonexistent"))
+    with WarmPool(Backend(facts), 1, shape, (0, 1), wait_s=5, idleness=idle) as pool:
+        validate_bank(bank, ["add-arrays"], pool, SECRET, options)
+    assert len(seen) == 2 + 1 + 2 * 2
+    assert {how for how, text in seen if text == reference} == {"cold"}
+    assert {how for how, text in seen if text != reference} == {"warm"}

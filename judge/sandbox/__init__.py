@@ -82,10 +82,10 @@ def open_sandbox(
 
 
 def cold(sandbox: Sandbox) -> Sandbox:
-    """Return the backend behind a warm pool (every run cold), or `sandbox` itself."""
+    """Return `sandbox` with every run started cold (a warm pool's cores still counted)."""
     from judge.sandbox.pool import WarmPool
 
-    return sandbox.backend if isinstance(sandbox, WarmPool) else sandbox
+    return sandbox.cold() if isinstance(sandbox, WarmPool) else sandbox
 
 
 def _choose(name: str, image: str | None) -> Choice:

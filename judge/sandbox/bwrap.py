@@ -250,7 +250,7 @@ class BwrapSandbox:
         if os.geteuid() != 0:
             raise SandboxUnavailable(
                 "the bwrap backend needs root for its cgroups: run the judge as root, "
-                "or use --sandbox docker"
+                "or use the docker backend"
             )
         sandbox = cls(bwrap, setpriv, env_tool, detect_layout())
         probe = Limits(wall_s=30, memory_mb=256, pids=16)
@@ -261,13 +261,13 @@ class BwrapSandbox:
         except SandboxError as exc:
             raise SandboxUnavailable(
                 f"bwrap cannot set up a sandbox here ({exc}): allow user namespaces "
-                f"(sysctl user.max_user_namespaces=15000), or use --sandbox docker"
+                f"(sysctl user.max_user_namespaces=15000), or use the docker backend"
             ) from exc
         if facts.exit_code != 0:
             raise SandboxUnavailable(
                 f"the interpreter {sandbox.python} fails inside bwrap "
                 f"({_last_line(facts.stderr_tail)}): run the judge with a system or pyenv "
-                f"Python (or a venv of one), or use --sandbox docker"
+                f"Python (or a venv of one), or use the docker backend"
             )
         log.debug("bwrap sandbox ready: trivial run took %.3fs", facts.wall_s)
         return sandbox
@@ -599,6 +599,9 @@ class BwrapSlot:
 
     def became_ready(self) -> bool:
         return self.output.ready.is_set()
+
+    def memory_bytes(self) -> int | None:
+        return self._cgroup.current_bytes()
 
     def run(self, handoff: Handoff, mounts: Sequence[Mount], limits: Limits) -> RunFacts | None:
         cgroup, proc = self._cgroup, self._proc

@@ -38,7 +38,7 @@ REQUIRED = ("memory", "pids")
 V2_CONTROLLERS = ("memory", "pids", "cpu", "cpuset")
 UNIFIED = "unified"
 
-FIX = "run the judge as root with a writable cgroupfs, or use --sandbox docker"
+FIX = "run the judge as root with a writable cgroupfs, or use the docker backend"
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ class Cgroup:
         if missing:
             raise SandboxUnavailable(
                 f"cgroup v1 controller(s) {', '.join(missing)} not mounted: "
-                f"mount them under /sys/fs/cgroup, or use --sandbox docker"
+                f"mount them under /sys/fs/cgroup, or use the docker backend"
             )
         dirs: dict[str, Path] = {}
         made: list[Path] = []
@@ -253,7 +253,7 @@ class Cgroup:
         if missing:
             raise SandboxUnavailable(
                 f"cgroup v2 controller(s) {', '.join(missing)} not available in {root}: "
-                f"enable them for the judge's cgroup, or use --sandbox docker"
+                f"enable them for the judge's cgroup, or use the docker backend"
             )
         base = root / parent
         try:
@@ -393,6 +393,13 @@ class Cgroup:
         current = _read_int(memory / "memory.current") or 0
         self._sampled_peak = max(self._sampled_peak, current)
 
+    def current_bytes(self) -> int:
+        """Return the group's memory use now, in bytes."""
+        memory = self._dir("memory")
+        assert memory is not None
+        name = "memory.usage_in_bytes" if self.layout.version == 1 else "memory.current"
+        return _read_int(memory / name) or 0
+
     def peak_bytes(self) -> int:
         """Return the group's peak memory use in bytes."""
         memory = self._dir("memory")
@@ -515,7 +522,7 @@ def _enable_controllers(folder: Path, controllers: Sequence[str]) -> None:
                 raise SandboxUnavailable(
                     f"cannot enable cgroup controllers in {folder} (it holds processes, "
                     f"as in a container): move them to a child cgroup first, "
-                    f"or use --sandbox docker"
+                    f"or use the docker backend"
                 ) from exc
             raise _unavailable("enable cgroup controllers in", folder, exc) from exc
 

@@ -542,6 +542,11 @@ class DockerSlot:
     def became_ready(self) -> bool:
         return self.output.ready.is_set()
 
+    def memory_bytes(self) -> int | None:
+        layout = self._sandbox._cgroup_layout
+        group = container_cgroup(layout, str(self._container.id), self._pid) if layout else None
+        return group.current_bytes() if group is not None else None
+
     def run(self, handoff: Handoff, mounts: Sequence[Mount], limits: Limits) -> RunFacts | None:
         sandbox, container = self._sandbox, self._container
         api = sandbox._client.api

@@ -18,7 +18,11 @@ that one run: nothing a submission leaves behind (files, processes, patched
 modules, shared memory) can reach another run.
 
 Slots are started by one keeper thread, at a low CPU weight, on a core no run of
-this pool is using; while every core is busy, refills wait. A run the pool cannot
+this pool has used for REFILL_IDLE_S and that the kernel saw mostly idle
+(REFILL_IDLE_SHARE); while every core is busy, refills wait. So the
+pool cuts latency, not throughput: a slot pays the imports a cold run would pay, on a
+core that would otherwise be idle. A batch with as many jobs as cores leaves none idle
+and runs (almost) all cold, as fast as without a pool. A run the pool cannot
 serve warm (another interpreter or command shape, other mounts, another core count,
 pids or scratch size than the pool's `SlotShape`, or no ready slot) starts cold in
 the backend, exactly as without a pool. A slot that died while waiting (OOM,
@@ -74,6 +78,15 @@ MAX_SLOT_TRIES = 3
 # After a slot fails to start, refills wait this long, doubling per failure up to the cap.
 BACKOFF_S = 1.0
 BACKOFF_MAX_S = 60.0
+# A core must have been free of runs this long before a slot is started on it: the gap
+# between one batch run and the next on a core is not idle time.
+REFILL_IDLE_S = 0.5
+# ... and idle this share of the time by the kernel's count (/proc/stat) over the last
+# sample: the judge's own work around a run (staging data, scoring) and anything else on
+# the machine count as busy too.
+REFILL_IDLE_SHARE = 0.8
+STAT_PERIOD_S = 0.5
+PROC_STAT = Path("/proc/stat")
 # Bytes of an agent's own stderr (before the hand-off) kept to explain a failed slot.
 AGENT_LOG_BYTES = 4096
 
@@ -89,7 +102,8 @@ class SlotShape:
 
     output_mb: the largest output cap a warm run may have (the slot's file-size
     limit; the agent lowers it to the run's). idle_memory_mb: the memory limit of a
-    slot while it imports and waits.
+    slot while it imports and waits. min_memory_mb: the smallest memory limit a warm
+    run may have; the pre-imported stack holds about 300 MiB of it.
     """
 
     cpus: int = 1
@@ -97,6 +111,7 @@ class SlotShape:
     tmp_mb: int = Limits.tmp_mb
     output_mb: int = Limits.output_mb
     idle_memory_mb: int = 2048
+    min_memory_mb: int = 768
 
     def fits(self, limits: Limits) -> bool:
         """Whether a run under `limits` can be handed to a slot of this shape."""
@@ -105,6 +120,7 @@ class SlotShape:
             and limits.pids == self.pids
             and limits.tmp_mb == self.tmp_mb
             and limits.output_mb <= self.output_mb
+            and limits.memory_mb >= self.min_memory_mb
         )
 
     def idle_limits(self, cores: tuple[int, ...]) -> Limits:
@@ -234,6 +250,10 @@ class Slot(Protocol):
         """Whether the agent ever said READY (a slot that did, then died, was killed idle)."""
         ...
 
+    def memory_bytes(self) -> int | None:
+        """Return the memory the slot holds now (its cgroup's count), if known."""
+        ...
+
     def destroy(self) -> None:
         """Kill and remove whatever is left of the slot; never raise."""
         ...
@@ -305,6 +325,47 @@ class SlotFolders:
         self._cleanup.close()
 
 
+def parse_proc_stat(text: str) -> dict[int, tuple[int, int]]:
+    """Return each core's (idle, total) jiffies from the text of /proc/stat."""
+    times = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(" ")
+        if name.startswith("cpu") and name[3:].isdigit():
+            fields = [int(x) for x in rest.split()[:8]]
+            times[int(name[3:])] = (fields[3] + fields[4], sum(fields))  # idle + iowait
+    return times
+
+
+class CoreIdleness:
+    """The share of time each core was idle over the last STAT_PERIOD_S, by /proc/stat.
+
+    Unknown (no /proc/stat, a core not listed, the first sample) counts as idle, so a
+    host that hides the counters still gets refills, paced by the pool's own runs.
+    """
+
+    def __init__(self, path: Path = PROC_STAT) -> None:
+        self._path = path
+        self._last: dict[int, tuple[int, int]] = {}
+        self._at = 0.0
+        self._shares: dict[int, float] = {}
+
+    def share(self, core: int) -> float:
+        """Return the idle share of `core` over the last sample, resampling when stale."""
+        now = time.monotonic()
+        if now - self._at >= STAT_PERIOD_S:
+            try:
+                sample = parse_proc_stat(self._path.read_text())
+            except OSError:
+                sample = {}
+            shares = {}
+            for cpu, (idle, total) in sample.items():
+                before = self._last.get(cpu)
+                if before is not None and total > before[1]:
+                    shares[cpu] = (idle - before[0]) / (total - before[1])
+            self._last, self._at, self._shares = sample, now, shares
+        return self._shares.get(core, 1.0)
+
+
 @dataclass
 class _Entry:
     slot: Slot
@@ -324,8 +385,8 @@ class WarmPool:
     """A backend with a pool of warm single-use slots in front of it (module doc).
 
     size: slots kept started (default: one per usable core). cores: the host cores
-    runs may use (default: this process's affinity). Close it (or use `with`) to
-    destroy the slots.
+    runs may use (default: this process's affinity). idleness: how busy each core is
+    (default: /proc/stat). Close it (or use `with`) to destroy the slots.
     """
 
     def __init__(
@@ -335,6 +396,7 @@ class WarmPool:
         shape: SlotShape | None = None,
         cores: Sequence[int] | None = None,
         wait_s: float = WAIT_FOR_SLOT_S,
+        idleness: CoreIdleness | None = None,
     ) -> None:
         self.backend = backend
         self.name = backend.name
@@ -347,6 +409,8 @@ class WarmPool:
         self._slots: list[_Entry] = []
         self._retired: list[_Entry] = []
         self._busy: Counter[int] = Counter()
+        self._idle_since = dict.fromkeys(self._cores, time.monotonic() - REFILL_IDLE_S)
+        self._idle_share = idleness or CoreIdleness()
         self._starting: Counter[int] = Counter()
         self._output_mb = self.shape.output_mb
         self._failures = 0
@@ -395,6 +459,27 @@ class WarmPool:
         finally:
             self._occupy(limits.cpuset, -1)
 
+    def cold(self) -> ColdRuns:
+        """Return this pool as a sandbox whose every run starts cold.
+
+        Its runs still count as busy cores, so no slot starts beside them.
+        """
+        return ColdRuns(self)
+
+    def run_cold(
+        self,
+        command: Sequence[str],
+        mounts: Sequence[Mount],
+        limits: Limits,
+        env: Mapping[str, str],
+    ) -> RunFacts:
+        """Run cold in the backend, with the run's cores counted busy."""
+        self._occupy(limits.cpuset, +1)
+        try:
+            return self.backend.run(command, mounts, limits, env)
+        finally:
+            self._occupy(limits.cpuset, -1)
+
     def _handoff(
         self,
         command: Sequence[str],
@@ -405,6 +490,7 @@ class WarmPool:
         """Return the hand-off of a run a slot can take, or None to run it cold."""
         if self.size <= 0 or not self.shape.fits(limits):
             return None
+        self._output_mb = limits.output_mb  # new slots' output folders fit the last run
         if len(command) < 3 or command[0] != self.python or command[1] != "-I":
             return None
         if not command[2].startswith("/"):  # `-c code`, `-m module`: not a script
@@ -462,6 +548,7 @@ class WarmPool:
                 self._busy[core] += step
                 if self._busy[core] <= 0:
                     del self._busy[core]
+                    self._idle_since[core] = time.monotonic()
             self._cond.notify_all()
 
     def _take(self) -> _Entry | None:
@@ -487,8 +574,11 @@ class WarmPool:
 
     def _retire(self, entry: _Entry) -> None:
         with self._cond:
-            self._retired.append(entry)
-            self._cond.notify_all()
+            if not self._closed:
+                self._retired.append(entry)
+                self._cond.notify_all()
+                return
+        _destroy(entry)  # the keeper is gone
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until every slot of the pool is ready; False if `timeout` passed first."""
@@ -554,7 +644,14 @@ class WarmPool:
             return None
         if time.monotonic() < self._resume_at:
             return None
-        idle = [core for core in self._cores if self._busy[core] == 0]
+        now = time.monotonic()
+        idle = [
+            core
+            for core in self._cores
+            if self._busy[core] == 0
+            and now - self._idle_since[core] >= REFILL_IDLE_S
+            and self._idle_share.share(core) >= REFILL_IDLE_SHARE
+        ]
         if not idle:
             return None
         load = Counter(self._starting)
@@ -617,14 +714,44 @@ class WarmPool:
         self.close()
 
     def stats(self) -> dict[str, Any]:
-        """Return the pool's state: slots by state, starting, busy cores."""
+        """Return the pool's state: slots by state, starting, busy cores, idle slots' MiB."""
         with self._cond:
-            states = Counter(str(entry.slot.state()) for entry in self._slots)
-            return {
-                "slots": dict(states),
-                "starting": self._starting.total(),
-                "busy_cores": sorted(self._busy),
-            }
+            entries = [(entry.slot, entry.slot.state()) for entry in self._slots]
+            busy = sorted(self._busy)
+            starting = self._starting.total()
+        idle = [slot.memory_bytes() for slot, state in entries if state is SlotState.READY]
+        return {
+            "slots": dict(Counter(str(state) for _, state in entries)),
+            "starting": starting,
+            "busy_cores": busy,
+            "ready_slot_mb": [round(b / MIB, 1) for b in idle if b is not None],
+        }
+
+
+class ColdRuns:
+    """A warm pool seen as a sandbox that runs everything cold (WarmPool.cold)."""
+
+    def __init__(self, pool: WarmPool) -> None:
+        self.pool = pool
+        self.name = pool.name
+        self.isolates = pool.isolates
+        self.identity = pool.identity
+
+    @property
+    def python(self) -> str:
+        return self.pool.python
+
+    def run(
+        self,
+        command: Sequence[str],
+        mounts: Sequence[Mount],
+        limits: Limits,
+        env: Mapping[str, str],
+    ) -> RunFacts:
+        return self.pool.run_cold(command, mounts, limits, env)
+
+    def close(self) -> None:
+        """Nothing to let go of: the pool is closed by its owner."""
 
 
 def _destroy(entry: _Entry) -> None:

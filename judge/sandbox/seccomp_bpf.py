@@ -169,7 +169,7 @@ def _errno(value: int) -> int:
 def _unsupported(what: str) -> SandboxUnavailable:
     return SandboxUnavailable(
         f"seccomp profile {JUDGE_PROFILE.name}: {what}, which the bwrap backend cannot compile: "
-        f"extend judge/sandbox/seccomp_bpf.py, or use --sandbox docker"
+        f"extend judge/sandbox/seccomp_bpf.py, or use the docker backend"
     )
 
 
@@ -297,6 +297,6 @@ def compiled_profile(path: Path = JUDGE_PROFILE) -> bytes:
     if machine != "x86_64":
         raise SandboxUnavailable(
             f"the bwrap backend's seccomp filter supports x86_64 only, not {machine}: "
-            f"use --sandbox docker"
+            f"use the docker backend"
         )
     return assemble(build_program(load_profile(path, "reinstall the judge")))

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts
-from judge.sandbox.pool import Handoff, SlotShape, SlotState, WarmPool
+from judge.sandbox.pool import CoreIdleness, Handoff, SlotShape, SlotState, WarmPool
 from judge.sandbox.workspace import copy_untrusted_tree
 
 PYTHON = "/usr/bin/python3"
 FACTS = RunFacts(0, None, 0.1, 0.1, 10.0, False, False, False)
-LIMITS = Limits(wall_s=10, memory_mb=512, cpuset=(0,))
+LIMITS = Limits(wall_s=10, memory_mb=1024, cpuset=(0,))
+IDLE = CoreIdleness(Path("/nonexistent"))  # every core counts as idle: no flakiness on a busy host
 
 
 @dataclass
@@ -41,6 +42,9 @@ class ScriptedSlot:
 
     def became_ready(self) -> bool:
         return True
+
+    def memory_bytes(self) -> int | None:
+        return None
 
     def run(self, handoff: Handoff, mounts: Sequence[Mount], limits: Limits) -> RunFacts | None:
         self.ran.append(handoff)
@@ -103,7 +107,7 @@ def folders(tmp_path: Path) -> list[Mount]:
 
 def test_a_fitting_run_goes_to_a_ready_slot_and_its_outputs_come_back(tmp_path: Path) -> None:
     backend = ScriptedBackend()
-    with WarmPool(backend, size=1, cores=(0, 1)) as pool:
+    with WarmPool(backend, size=1, cores=(0, 1), idleness=IDLE) as pool:
         assert pool.wait_ready(5)
         mounts = folders(tmp_path)
         facts = pool.run([PYTHON, "-I", f"{CODE_DIR}/main.py", "x"], mounts, LIMITS, {"K": "v"})
@@ -124,16 +128,17 @@ def test_a_fitting_run_goes_to_a_ready_slot_and_its_outputs_come_back(tmp_path: 
         (["/other/python", "-I", f"{CODE_DIR}/main.py"], LIMITS),
         ([PYTHON, "-c", "pass"], LIMITS),
         ([PYTHON, "-I", "-c", "pass"], LIMITS),
-        ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=512, cpuset=(0, 1))),
-        ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=512, pids=7)),
-        ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=512, output_mb=999)),
+        ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=1024, cpuset=(0, 1))),
+        ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=1024, pids=7)),
+        ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=1024, output_mb=999)),
+        ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=256)),
     ],
 )
 def test_a_run_of_another_shape_starts_cold(
     tmp_path: Path, command: list[str], limits: Limits
 ) -> None:
     backend = ScriptedBackend()
-    with WarmPool(backend, size=1, cores=(0, 1)) as pool:
+    with WarmPool(backend, size=1, cores=(0, 1), idleness=IDLE) as pool:
         assert pool.wait_ready(5)
         facts = pool.run(command, folders(tmp_path), limits, {})
     assert not facts.warm
@@ -143,7 +148,7 @@ def test_a_run_of_another_shape_starts_cold(
 def test_other_mounts_or_a_used_output_folder_start_cold(tmp_path: Path) -> None:
     backend = ScriptedBackend()
     command = [PYTHON, "-I", f"{CODE_DIR}/main.py"]
-    with WarmPool(backend, size=1, cores=(0, 1)) as pool:
+    with WarmPool(backend, size=1, cores=(0, 1), idleness=IDLE) as pool:
         assert pool.wait_ready(5)
         mounts = folders(tmp_path)
         pool.run(command, [*mounts, Mount(tmp_path, "/sandbox/extra")], LIMITS, {})
@@ -154,14 +159,15 @@ def test_other_mounts_or_a_used_output_folder_start_cold(tmp_path: Path) -> None
 
 def test_slots_that_died_before_the_run_pass_it_on_and_never_fail_it(tmp_path: Path) -> None:
     backend = ScriptedBackend(dying=5)
-    with WarmPool(backend, size=1, cores=(0, 1), wait_s=2) as pool:
+    with WarmPool(backend, size=1, cores=(0, 1), wait_s=2, idleness=IDLE) as pool:
         facts = pool.run([PYTHON, "-I", f"{CODE_DIR}/main.py"], folders(tmp_path), LIMITS, {})
     assert not facts.warm  # three slots tried, then a cold start
     assert len(backend.cold) == 1
     assert sum(len(slot.ran) for slot in backend.slots) == 3
 
 
-def test_no_slot_is_started_while_every_core_is_busy() -> None:
+@pytest.mark.parametrize("via", ["a run the pool cannot take", "the pool's cold view"])
+def test_no_slot_is_started_while_every_core_is_busy(via: str) -> None:
     gate = threading.Event()
 
     class Slow(ScriptedBackend):
@@ -170,9 +176,13 @@ def test_no_slot_is_started_while_every_core_is_busy() -> None:
             return FACTS
 
     backend = Slow()
-    with WarmPool(backend, size=1, cores=(0,)) as pool:
+    with WarmPool(backend, size=1, cores=(0,), idleness=IDLE) as pool:
         assert pool.wait_ready(5)
-        cold_run = threading.Thread(target=pool.run, args=([PYTHON, "-c", "pass"], [], LIMITS, {}))
+        if via == "a run the pool cannot take":
+            command, target = [PYTHON, "-c", "pass"], pool.run
+        else:
+            command, target = [PYTHON, "-I", f"{CODE_DIR}/main.py"], pool.cold().run
+        cold_run = threading.Thread(target=target, args=(command, [], LIMITS, {}))
         cold_run.start()  # core 0, the pool's only core, is busy from now on
         time.sleep(0.2)
         taken = pool._take()  # the ready slot leaves: a refill is due
@@ -188,7 +198,7 @@ def test_no_slot_is_started_while_every_core_is_busy() -> None:
 
 def test_a_slot_that_dies_idle_is_replaced(tmp_path: Path) -> None:
     backend = ScriptedBackend()
-    with WarmPool(backend, size=1, cores=(0, 1)) as pool:
+    with WarmPool(backend, size=1, cores=(0, 1), idleness=IDLE) as pool:
         assert pool.wait_ready(5)
         backend.slots[0].dead = True
         deadline = time.monotonic() + 5
@@ -256,3 +266,18 @@ def test_the_copy_walks_any_depth_with_few_descriptors(tmp_path: Path) -> None:
         fd, depth = inner, depth + 1
     os.close(fd)
     assert depth == 400
+
+
+def test_the_idle_share_of_each_core_comes_from_proc_stat(tmp_path: Path) -> None:
+    stat_file = tmp_path / "stat"
+    line = "cpu{} {} 0 {} {} 0 0 0 0 0 0\n"
+    stat_file.write_text(
+        "cpu 1 2 3 4 5 6 7 8\n" + line.format(0, 100, 0, 900) + line.format(1, 0, 0, 1000)
+    )
+    idleness = CoreIdleness(stat_file)
+    assert idleness.share(0) == 1.0  # the first sample: unknown counts as idle
+    stat_file.write_text(line.format(0, 190, 0, 910) + line.format(1, 0, 5, 1095))
+    idleness._at -= 1  # the sample is stale
+    assert idleness.share(0) == pytest.approx(0.1)  # 90 of 100 jiffies busy
+    assert idleness.share(1) == pytest.approx(0.95)
+    assert idleness.share(7) == 1.0
