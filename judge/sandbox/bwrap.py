@@ -606,7 +606,11 @@ class BwrapSlot:
     def run(self, handoff: Handoff, mounts: Sequence[Mount], limits: Limits) -> RunFacts | None:
         cgroup, proc = self._cgroup, self._proc
         assert proc.stdin is not None
-        cgroup.limit(limits.memory_mb * MIB, limits.pids + BWRAP_TASKS, _usable_cpus(limits.cpuset))
+        cpus = _usable_cpus(limits.cpuset)
+        cgroup.limit(limits.memory_mb * MIB, limits.pids + BWRAP_TASKS, cpus)
+        for pid in cgroup.pids():  # where no cpuset controller moved them
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(pid, cpus)
         cgroup.set_weight(low=False)
         cgroup.reset_peak()
         cpu_before = cgroup.cpu_seconds()
@@ -620,10 +624,10 @@ class BwrapSlot:
             self._end()
             return None
         finished = _wait_until(proc.pid, start + limits.wall_s, cgroup)
+        wall = time.monotonic() - start
         if not finished:
             cgroup.kill()
         status = self._end()
-        wall = time.monotonic() - start
         if not self.output.went.is_set():
             return None
         cpu_after = cgroup.cpu_seconds()

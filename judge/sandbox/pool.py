@@ -71,8 +71,10 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 AGENT_SOURCE = Path(warm_agent.__file__).read_text(encoding="utf-8")
-# How long a run waits for a starting slot before it starts cold instead.
+# How long a run waits for a starting slot before it starts cold instead: only for a
+# slot expected ready by then (from how long slots have taken; SLOT_READY_S before any).
 WAIT_FOR_SLOT_S = 0.5
+SLOT_READY_S = 2.0
 # Slots a run tries before it starts cold, when the ones it took had died.
 MAX_SLOT_TRIES = 3
 # After a slot fails to start, refills wait this long, doubling per failure up to the cap.
@@ -560,17 +562,32 @@ class WarmPool:
                 for entry, state in states:
                     if state is SlotState.READY:
                         self._slots.remove(entry)
+                        self._note_ready(entry)
                         self._cond.notify_all()  # the keeper starts a replacement
                         return entry
-                coming = (
-                    any(state is SlotState.STARTING for _, state in states)
-                    or self._starting.total() > 0
-                    or self._free_core() is not None  # the keeper is about to start one
-                )
                 left = deadline - time.monotonic()
-                if not coming or left <= 0 or self._closed:
-                    return None
+                soonest = self._soonest_ready([e for e, st in states if st is SlotState.STARTING])
+                if soonest is None or soonest > left or self._closed:
+                    return None  # a cold start is sooner than any slot can be ready
                 self._cond.wait(min(left, 0.01))
+
+    def _soonest_ready(self, starting: list[_Entry]) -> float | None:
+        """Return in how many seconds a slot is expected ready, or None if none is coming.
+
+        Expected from the median time slots took to become ready so far (SLOT_READY_S
+        before the first); a slot the keeper is about to start counts from now.
+        """
+        typical = statistics.median(self._ready_times) if self._ready_times else SLOT_READY_S
+        now = time.monotonic()
+        expected = [max(0.0, typical - (now - entry.started)) for entry in starting]
+        if self._starting.total() > 0 or self._free_core() is not None:
+            expected.append(typical)
+        return min(expected, default=None)
+
+    def _note_ready(self, entry: _Entry) -> None:
+        if entry.ready_after is None:
+            entry.ready_after = time.monotonic() - entry.started
+            self._ready_times = [*self._ready_times[-49:], entry.ready_after]
 
     def _retire(self, entry: _Entry) -> None:
         with self._cond:
@@ -622,12 +639,10 @@ class WarmPool:
 
     def _notice_states(self) -> None:
         """Note slots that became ready; drop dead ones (a failure if never ready)."""
-        now = time.monotonic()
         for entry in list(self._slots):
             state = entry.slot.state()
             if state is SlotState.READY and entry.ready_after is None:
-                entry.ready_after = now - entry.started
-                self._ready_times = [*self._ready_times[-49:], entry.ready_after]
+                self._note_ready(entry)
                 self._failures = 0
                 self._cond.notify_all()
             elif state is SlotState.DEAD:

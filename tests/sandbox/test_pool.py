@@ -159,7 +159,7 @@ def test_other_mounts_or_a_used_output_folder_start_cold(tmp_path: Path) -> None
 
 def test_slots_that_died_before_the_run_pass_it_on_and_never_fail_it(tmp_path: Path) -> None:
     backend = ScriptedBackend(dying=5)
-    with WarmPool(backend, size=1, cores=(0, 1), wait_s=2, idleness=IDLE) as pool:
+    with WarmPool(backend, size=1, cores=(0, 1), wait_s=5, idleness=IDLE) as pool:
         facts = pool.run([PYTHON, "-I", f"{CODE_DIR}/main.py"], folders(tmp_path), LIMITS, {})
     assert not facts.warm  # three slots tried, then a cold start
     assert len(backend.cold) == 1
@@ -281,3 +281,25 @@ def test_the_idle_share_of_each_core_comes_from_proc_stat(tmp_path: Path) -> Non
     assert idleness.share(0) == pytest.approx(0.1)  # 90 of 100 jiffies busy
     assert idleness.share(1) == pytest.approx(0.95)
     assert idleness.share(7) == 1.0
+
+
+def test_a_run_does_not_wait_for_a_slot_that_cannot_be_ready_in_time(tmp_path: Path) -> None:
+    class Starting(ScriptedSlot):
+        def state(self) -> SlotState:
+            return SlotState.STARTING
+
+    class Slow(ScriptedBackend):
+        def start_slot(self, *args: object) -> ScriptedSlot:
+            slot = Starting()
+            self.slots.append(slot)
+            return slot
+
+    backend = Slow()
+    with WarmPool(backend, size=1, cores=(0, 1), wait_s=0.5, idleness=IDLE) as pool:
+        deadline = time.monotonic() + 5
+        while not backend.slots and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started = time.monotonic()
+        facts = pool.run([PYTHON, "-I", f"{CODE_DIR}/main.py"], folders(tmp_path), LIMITS, {})
+        assert not facts.warm
+        assert time.monotonic() - started < 0.3  # not the 0.5 s wait: it would be in vain
