@@ -40,6 +40,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,7 @@ def judged_rows(backend: str, n: int) -> list[dict[str, Any]]:
                     raise RuntimeError(f"the {backend} pool did not fill: {pool.stats()}")
                 IDLE_SLOT_MB.setdefault(backend, []).extend(pool.stats()["ready_slot_mb"])
 
-        with sandbox, Judge(BANK, sandbox, SECRET) as judge:
+        with closing(sandbox), Judge(BANK, sandbox, SECRET) as judge:
             for label, slug in SUBMISSIONS.items():
                 problem = BANK.problem(slug)
                 source = problem.reference_folder / "accepted" / "solution.py"

@@ -11,6 +11,7 @@ import atexit
 import json
 import logging
 import os
+import signal
 import sys
 from collections import Counter
 from pathlib import Path
@@ -118,12 +119,17 @@ def main(
         bool, typer.Option("--verbose", "-v", help="Log what the judge does.")
     ] = False,
 ) -> None:
-    """Configure logging for the whole command."""
+    """Configure logging for the whole command; a SIGTERM exits as Ctrl-C does, cleaning up."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)  # atexit runs: a warm pool's slots are destroyed
 
 
 @app.command("list")

@@ -312,7 +312,7 @@ def test_validation_measures_the_reference_cold_behind_a_warm_pool() -> None:
     bank = Bank(Path(__file__).parent / "fixtures" / "bank")
     reference = (bank.reference_dir / "add-arrays" / "accepted" / "solution.py").read_text()
     options = ValidateOptions(draws=3, jobs=1, audit_sandbox=False)
-    shape = SlotShape(min_memory_mb=0)  # add-arrays asks for 256 MiB, too little to go warm
+    shape = SlotShape()
     idle = CoreIdleness(Path("/nonexistent"))
     with WarmPool(Backend(facts), 1, shape, (0, 1), wait_s=5, idleness=idle) as pool:
         validate_bank(bank, ["add-arrays"], pool, SECRET, options)

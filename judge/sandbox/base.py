@@ -249,6 +249,12 @@ def output_overflow(mounts: Sequence[Mount], limits: Limits) -> str:
     return ""
 
 
+def last_line(text: str, limit: int = 300) -> str:
+    """Return the last non-blank line of `text`, stripped and cut to `limit` characters."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1].strip()[:limit] if lines else "no message"
+
+
 class Tail:
     """The last `keep` bytes written to a stream, and how many were written in all."""
 

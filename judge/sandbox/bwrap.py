@@ -51,6 +51,7 @@ from judge.sandbox.base import (
     Mount,
     RunFacts,
     TailReader,
+    last_line,
     output_overflow,
     sandbox_env,
 )
@@ -215,11 +216,6 @@ def _read_available(fd: int) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no message"
-
-
 class BwrapSandbox:
     """Run a command in bubblewrap namespaces, as uid 65534, inside a fresh cgroup."""
 
@@ -266,7 +262,7 @@ class BwrapSandbox:
         if facts.exit_code != 0:
             raise SandboxUnavailable(
                 f"the interpreter {sandbox.python} fails inside bwrap "
-                f"({_last_line(facts.stderr_tail)}): run the judge with a system or pyenv "
+                f"({last_line(facts.stderr_tail)}): run the judge with a system or pyenv "
                 f"Python (or a venv of one), or use the docker backend"
             )
         log.debug("bwrap sandbox ready: trivial run took %.3fs", facts.wall_s)
@@ -498,7 +494,7 @@ class BwrapSandbox:
         oom = cgroup.oom_kills() > 0
         started = '"child-pid"' in _read_available(status_read)
         if not started and not timed_out and not oom:
-            raise SandboxError(f"bwrap could not set up the run: {_last_line(err.text())}")
+            raise SandboxError(f"bwrap could not set up the run: {last_line(err.text())}")
         exit_code, sig = _exit_and_signal(status)
         overflow = output_overflow(mounts, limits)
         return RunFacts(
@@ -607,10 +603,14 @@ class BwrapSlot:
         cgroup, proc = self._cgroup, self._proc
         assert proc.stdin is not None
         cpus = _usable_cpus(limits.cpuset)
-        cgroup.limit(limits.memory_mb * MIB, limits.pids + BWRAP_TASKS, cpus)
-        for pid in cgroup.pids():  # where no cpuset controller moved them
-            with contextlib.suppress(OSError):
-                os.sched_setaffinity(pid, cpus)
+        held = cgroup.current_bytes()  # the pre-imported stack: not the run's (pool doc)
+        cgroup.limit(limits.memory_mb * MIB + held, limits.pids + BWRAP_TASKS, cpus)
+        for pid in cgroup.pids():  # every thread, where no cpuset controller moved them
+            for task in (
+                os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else ()
+            ):
+                with contextlib.suppress(OSError, ValueError):
+                    os.sched_setaffinity(int(task), cpus)
         cgroup.set_weight(low=False)
         cgroup.reset_peak()
         cpu_before = cgroup.cpu_seconds()
@@ -639,7 +639,7 @@ class BwrapSlot:
             signal=sig,
             wall_s=wall,
             cpu_s=cpu,
-            peak_mb=cgroup.peak_bytes() / MIB,
+            peak_mb=max(0, cgroup.peak_bytes() - held) / MIB,
             oom=cgroup.oom_kills() > oom_before,
             timed_out=not finished,
             output_truncated=bool(overflow),

@@ -337,9 +337,11 @@ class DockerSandbox:
                 workdir=WORK_DIR,
             )["Id"]
             sock = api.exec_start(exec_id, socket=True)
-        except DockerException as exc:
+        except BaseException as exc:  # the SDK lets some transport errors through unwrapped
             self._remove(name)
-            raise SandboxError(f"cannot start warm slot {name}: {_one_line(exc)}") from exc
+            if isinstance(exc, Exception):
+                raise SandboxError(f"cannot start warm slot {name}: {_one_line(exc)}") from exc
+            raise
         return DockerSlot(self, container, exec_id, sock, pid)
 
     def _create(
@@ -551,15 +553,16 @@ class DockerSlot:
         sandbox, container = self._sandbox, self._container
         api = sandbox._client.api
         try:
+            layout = sandbox._cgroup_layout
+            group = container_cgroup(layout, str(container.id), self._pid) if layout else None
+            held = group.current_bytes() if group is not None else 0  # the pre-imported stack
             api.update_container(
                 str(container.id),
-                mem_limit=limits.memory_mb * MIB,
-                memswap_limit=limits.memory_mb * MIB,
+                mem_limit=limits.memory_mb * MIB + held,
+                memswap_limit=limits.memory_mb * MIB + held,
                 cpuset_cpus=",".join(str(core) for core in limits.cpuset),
                 cpu_shares=1024,
             )
-            layout = sandbox._cgroup_layout
-            group = container_cgroup(layout, str(container.id), self._pid) if layout else None
             if group is not None:
                 group.reset_peak()
             before = sandbox._usage(container, self._pid, group)
@@ -588,7 +591,7 @@ class DockerSlot:
             signal=sig,
             wall_s=wall,
             cpu_s=max(cpu, 0.0),
-            peak_mb=after.peak_mb if after else 0.0,
+            peak_mb=max(0.0, after.peak_mb - held / MIB) if after else 0.0,
             oom=oom_killed
             or (after is not None and after.oom_kills > (before.oom_kills if before else 0)),
             timed_out=state.get("ExitCode") is None,
@@ -601,12 +604,12 @@ class DockerSlot:
 
     def destroy(self) -> None:
         # The SDK's SocketIO leaves its socket and HTTP response open when closed itself.
-        for part in (getattr(self._sock, "_response", None), getattr(self._sock, "_sock", None)):
+        parts = (getattr(self._sock, "_response", None), getattr(self._sock, "_sock", None))
+        for part in (*parts, self._sock):
             try:
                 if part is not None:
                     part.close()
             except Exception as exc:
                 log.debug("closing a warm slot's connection: %s", _one_line(exc))
-        self._sock.close()
         self._sandbox._remove(str(self._container.name))
         self._reader.join(timeout=2)

@@ -11,28 +11,31 @@ folders, the run's limits are applied to the slot (memory, pids, cores, CPU
 weight), and the hand-off line (the script, its arguments and environment) is
 written to the agent, which runs the script as `__main__`. Wall time is measured
 by the host from the hand-off to the exit, CPU time and peak memory from the
-slot's cgroup counters taken at the hand-off and at the end. The run's outputs are
-copied back into its writable folder with the same care the scorer reads them
+slot's cgroup counters taken at the hand-off and at the end. The memory the
+pre-imported stack holds at the hand-off is added to the run's memory limit and
+left out of its peak: a warm run has its limit for its own work. The run's outputs
+are copied back into its writable folder with the same care the scorer reads them
 with (judge.sandbox.workspace.copy_untrusted_tree). The slot is destroyed after
 that one run: nothing a submission leaves behind (files, processes, patched
 modules, shared memory) can reach another run.
 
 Slots are started by one keeper thread, at a low CPU weight, on a core no run of
 this pool has used for REFILL_IDLE_S and that the kernel saw mostly idle
-(REFILL_IDLE_SHARE); while every core is busy, refills wait. So the
-pool cuts latency, not throughput: a slot pays the imports a cold run would pay, on a
-core that would otherwise be idle. A batch with as many jobs as cores leaves none idle
-and runs (almost) all cold, as fast as without a pool. A run the pool cannot
-serve warm (another interpreter or command shape, other mounts, another core count,
-pids or scratch size than the pool's `SlotShape`, or no ready slot) starts cold in
-the backend, exactly as without a pool. A slot that died while waiting (OOM,
-engine restart) is noticed at hand-off: the agent never says GO, and the run goes
-to another slot or to a cold start, never to the contestant as an error.
+(REFILL_IDLE_SHARE); while every core is busy, refills wait. So the pool cuts
+latency, not throughput: a slot pays the imports a cold run would pay, on a core
+that would otherwise be idle. A batch with as many jobs as cores leaves none idle
+and runs (almost) all cold. A run the pool cannot serve warm (another interpreter
+or command shape, other mounts, another core count, pids or scratch size than the
+pool's `SlotShape`, or no ready slot) starts cold in the backend, exactly as
+without a pool. A slot that died while waiting (OOM, engine restart) is noticed at
+hand-off: the agent never says GO, and the run goes to another slot or to a cold
+start, never to the contestant as an error.
 
 What a warm run can tell apart from a cold one: the pre-imported modules are in
-sys.modules (their imports are instant), the interpreter's command line is the
-agent's, and the memory the imports hold counts towards the run's peak as it would
-if the submission had imported them itself.
+sys.modules (their imports are instant) and the interpreter's command line is the
+agent's. What its limits leave out: the imports' time and memory, so a file close
+to its wall or memory limit can pass warm and fail cold; validate and calibrate
+measure the reference cold, so that limits hold for a cold start.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from judge.sandbox.base import (
     Mount,
     RunFacts,
     Tail,
+    last_line,
     sandbox_env,
 )
 from judge.sandbox.workspace import capped_directory, copy_untrusted_tree, resize_capped, run_folder
@@ -102,10 +106,10 @@ def agent_command(python: str) -> list[str]:
 class SlotShape:
     """What every slot of a pool is made for; a run of another shape starts cold.
 
+    cpus: a slot is one core (its thread pools are sized when the stack is imported).
     output_mb: the largest output cap a warm run may have (the slot's file-size
     limit; the agent lowers it to the run's). idle_memory_mb: the memory limit of a
-    slot while it imports and waits. min_memory_mb: the smallest memory limit a warm
-    run may have; the pre-imported stack holds about 300 MiB of it.
+    slot while it imports and waits.
     """
 
     cpus: int = 1
@@ -113,7 +117,10 @@ class SlotShape:
     tmp_mb: int = Limits.tmp_mb
     output_mb: int = Limits.output_mb
     idle_memory_mb: int = 2048
-    min_memory_mb: int = 768
+
+    def __post_init__(self) -> None:
+        if self.cpus != 1:
+            raise ValueError("a warm slot is one core: runs on more cores start cold")
 
     def fits(self, limits: Limits) -> bool:
         """Whether a run under `limits` can be handed to a slot of this shape."""
@@ -122,7 +129,6 @@ class SlotShape:
             and limits.pids == self.pids
             and limits.tmp_mb == self.tmp_mb
             and limits.output_mb <= self.output_mb
-            and limits.memory_mb >= self.min_memory_mb
         )
 
     def idle_limits(self, cores: tuple[int, ...]) -> Limits:
@@ -341,8 +347,9 @@ def parse_proc_stat(text: str) -> dict[int, tuple[int, int]]:
 class CoreIdleness:
     """The share of time each core was idle over the last STAT_PERIOD_S, by /proc/stat.
 
-    Unknown (no /proc/stat, a core not listed, the first sample) counts as idle, so a
-    host that hides the counters still gets refills, paced by the pool's own runs.
+    Without /proc/stat every core counts as idle, so a host that hides the counters
+    still gets refills, paced by the pool's own runs; with it, a core without a fresh
+    share (the first sample, a stale one) counts as busy until the next.
     """
 
     def __init__(self, path: Path = PROC_STAT) -> None:
@@ -350,22 +357,39 @@ class CoreIdleness:
         self._last: dict[int, tuple[int, int]] = {}
         self._at = 0.0
         self._shares: dict[int, float] = {}
+        self._known = False
 
-    def share(self, core: int) -> float:
-        """Return the idle share of `core` over the last sample, resampling when stale."""
+    def sample(self) -> None:
+        """Take a new sample if the last is STAT_PERIOD_S old (the keeper calls this often).
+
+        Shares over an interval longer than twice that are dropped: an average over
+        minutes says nothing of now.
+        """
         now = time.monotonic()
-        if now - self._at >= STAT_PERIOD_S:
-            try:
-                sample = parse_proc_stat(self._path.read_text())
-            except OSError:
-                sample = {}
-            shares = {}
+        if now - self._at < STAT_PERIOD_S:
+            return
+        try:
+            sample = parse_proc_stat(self._path.read_text())
+        except OSError:
+            sample = {}
+        shares = {}
+        if now - self._at <= 2 * STAT_PERIOD_S:
             for cpu, (idle, total) in sample.items():
                 before = self._last.get(cpu)
                 if before is not None and total > before[1]:
                     shares[cpu] = (idle - before[0]) / (total - before[1])
-            self._last, self._at, self._shares = sample, now, shares
-        return self._shares.get(core, 1.0)
+        self._last, self._at, self._shares = sample, now, shares
+        self._known = bool(sample)
+
+    def share(self, core: int) -> float:
+        """Return the idle share of `core` over the last sample (1.0 without /proc/stat).
+
+        A core without a fresh share (the first sample, a stale one) counts as busy.
+        """
+        self.sample()
+        if not self._known:
+            return 1.0
+        return self._shares.get(core, 0.0)
 
 
 @dataclass
@@ -440,6 +464,9 @@ class WarmPool:
         """Run in a warm slot if one fits and is ready, else cold in the backend."""
         handoff = self._handoff(command, mounts, limits, env)
         self._occupy(limits.cpuset, +1)
+        if handoff is not None:
+            with self._cond:
+                self._output_mb = limits.output_mb  # new slots' output folders fit it
         try:
             if handoff is not None:
                 for _ in range(MAX_SLOT_TRIES):
@@ -455,7 +482,7 @@ class WarmPool:
                     log.warning(
                         "a warm %s slot died before its run started (%s); trying another",
                         self.name,
-                        _last_line(entry.slot.agent_log()),
+                        last_line(entry.slot.agent_log()),
                     )
             return self.backend.run(command, mounts, limits, env)
         finally:
@@ -492,7 +519,6 @@ class WarmPool:
         """Return the hand-off of a run a slot can take, or None to run it cold."""
         if self.size <= 0 or not self.shape.fits(limits):
             return None
-        self._output_mb = limits.output_mb  # new slots' output folders fit the last run
         if len(command) < 3 or command[0] != self.python or command[1] != "-I":
             return None
         if not command[2].startswith("/"):  # `-c code`, `-m module`: not a script
@@ -566,22 +592,25 @@ class WarmPool:
                         self._cond.notify_all()  # the keeper starts a replacement
                         return entry
                 left = deadline - time.monotonic()
-                soonest = self._soonest_ready([e for e, st in states if st is SlotState.STARTING])
+                soonest = self._soonest_ready(states)
                 if soonest is None or soonest > left or self._closed:
                     return None  # a cold start is sooner than any slot can be ready
                 self._cond.wait(min(left, 0.01))
 
-    def _soonest_ready(self, starting: list[_Entry]) -> float | None:
+    def _soonest_ready(self, states: list[tuple[_Entry, SlotState]]) -> float | None:
         """Return in how many seconds a slot is expected ready, or None if none is coming.
 
         Expected from the median time slots took to become ready so far (SLOT_READY_S
-        before the first); a slot the keeper is about to start counts from now.
+        before the first); a slot the keeper has yet to start counts from now.
         """
         typical = statistics.median(self._ready_times) if self._ready_times else SLOT_READY_S
         now = time.monotonic()
+        starting = [entry for entry, state in states if state is SlotState.STARTING]
         expected = [max(0.0, typical - (now - entry.started)) for entry in starting]
-        if self._starting.total() > 0 or self._free_core() is not None:
-            expected.append(typical)
+        live = sum(state is not SlotState.DEAD for _, state in states)
+        due = live + self._starting.total() < self.size  # a refill is due
+        if self._starting.total() > 0 or (due and now >= self._resume_at):
+            expected.append(typical)  # once the keeper finds an idle core
         return min(expected, default=None)
 
     def _note_ready(self, entry: _Entry) -> None:
@@ -618,24 +647,36 @@ class WarmPool:
     def _keep(self) -> None:
         """The keeper thread: destroy used slots, start new ones on idle cores."""
         while True:
-            with self._cond:
-                core = None
-                while not self._closed:
-                    self._notice_states()
-                    if self._retired:
-                        break
-                    core = self._free_core()
-                    if core is not None:
-                        self._starting[core] += 1
-                        break
-                    self._cond.wait(0.05)
-                if self._closed:
+            try:
+                if self._keep_once():
                     return
-                retired, self._retired = self._retired, []
-            for entry in retired:
-                _destroy(entry)
-            if core is not None:
-                self._start(core)
+            except Exception:  # the keeper must live on: a bug here costs warm starts only
+                log.exception("the warm %s pool's keeper failed; going on", self.name)
+                with self._cond:
+                    self._failed("the keeper failed")
+
+    def _keep_once(self) -> bool:
+        """Destroy retired slots or start one; return True once the pool is closed."""
+        with self._cond:
+            core = None
+            while not self._closed:
+                self._idle_share.sample()
+                self._notice_states()
+                if self._retired:
+                    break
+                core = self._free_core()
+                if core is not None:
+                    self._starting[core] += 1
+                    break
+                self._cond.wait(0.05)
+            if self._closed:
+                return True
+            retired, self._retired = self._retired, []
+        for entry in retired:
+            _destroy(entry)
+        if core is not None:
+            self._start(core)
+        return False
 
     def _notice_states(self) -> None:
         """Note slots that became ready; drop dead ones (a failure if never ready)."""
@@ -687,12 +728,11 @@ class WarmPool:
             return
         with self._cond:
             self._starting[core] -= 1
-            if self._closed:
-                self._retired.append(_Entry(slot, folders, started))
-            else:
+            closed = self._closed
+            if not closed:
                 self._slots.append(_Entry(slot, folders, started))
             self._cond.notify_all()
-        if self._closed:
+        if closed:
             _destroy(_Entry(slot, folders, started))
 
     def _failed(self, reason: str) -> None:
@@ -702,7 +742,7 @@ class WarmPool:
         log.warning(
             "a warm %s slot failed to start (%s); next try in %.0f s",
             self.name,
-            _last_line(reason),
+            last_line(reason),
             pause,
         )
 
@@ -770,10 +810,8 @@ class ColdRuns:
 
 
 def _destroy(entry: _Entry) -> None:
-    entry.slot.destroy()
-    entry.folders.close()
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip()[:300] if lines else "no message"
+    try:
+        entry.slot.destroy()
+        entry.folders.close()
+    except Exception:  # never raise: a leftover is logged
+        log.exception("could not destroy a warm slot")

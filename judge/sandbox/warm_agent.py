@@ -1,7 +1,7 @@
 """The agent of a warm slot: import the stack ahead, wait for one run, run it, exit.
 
 Runs inside a sandbox as `python -I -c <this file's text>`, standalone (the judge
-package is not importable there). The protocol with the judge (judge.sandbox.warm):
+package is not importable there). The protocol with the judge (judge.sandbox.pool):
 
     agent -> judge   the READY line on stdout, once numpy, torch and scikit-learn are
                      imported (no tensor op is run: thread pools start after hand-off,

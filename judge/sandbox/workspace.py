@@ -107,7 +107,10 @@ def copy_untrusted_tree(source: Path, target: Path, max_bytes: int) -> None:
 
     Regular files are copied (at most `max_bytes` in all; hard links stay links),
     folders made, symlinks re-made with the same text (never followed), FIFOs and
-    sockets re-made empty; nothing else is copied. Like base.measure_output, whose
+    sockets re-made empty; nothing else is copied. Modes keep their permission bits
+    only (never setuid, setgid or sticky), and as root the copies belong to the
+    sandbox user, as the originals did. A file the judge may not read is re-made
+    empty and unreadable, so reading it fails as it would have. Like base.measure_output, whose
     caps the caller has checked, the walk is iterative on folder descriptors (at most
     two per level open), never follows a link, opens a FIFO or blocks. Nothing may
     write to `source` meanwhile. Raises OSError when the copy fails or goes over
@@ -130,10 +133,11 @@ def copy_untrusted_tree(source: Path, target: Path, max_bytes: int) -> None:
                 continue
             name = pending.pop()
             info = os.stat(name, dir_fd=src, follow_symlinks=False)
-            mode = stat.S_IMODE(info.st_mode)
+            mode = stat.S_IMODE(info.st_mode) & 0o777
             if stat.S_ISDIR(info.st_mode):
                 os.mkdir(name, 0o700, dir_fd=dst)
                 os.chmod(name, mode, dir_fd=dst)
+                _own(dst, name)
                 child = os.open(name, _DIR_FLAGS, dir_fd=src)
                 stack.append((child, -1, [], ()))  # on the stack at once, so always closed
                 stack[-1] = (child, os.open(name, _DIR_FLAGS, dir_fd=dst), [], ())
@@ -148,16 +152,25 @@ def copy_untrusted_tree(source: Path, target: Path, max_bytes: int) -> None:
                     linked[key] = (*path, name)
             elif stat.S_ISLNK(info.st_mode):
                 os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
+                _own(dst, name)
             elif stat.S_ISFIFO(info.st_mode):
                 os.mkfifo(name, mode, dir_fd=dst)
+                _own(dst, name)
             elif stat.S_ISSOCK(info.st_mode):
                 os.mknod(name, stat.S_IFSOCK | mode, dir_fd=dst)
+                _own(dst, name)
     finally:
         for src, dst, _, _ in stack:
             os.close(src)
             if dst >= 0:
                 os.close(dst)
         os.close(root)
+
+
+def _own(folder: int, name: str) -> None:
+    """Give an entry made as root to the sandbox user, as the original was."""
+    if os.geteuid() == 0:
+        os.chown(name, SANDBOX_UID, SANDBOX_GID, dir_fd=folder, follow_symlinks=False)
 
 
 def _link_from(root: int, names: tuple[str, ...], dst: int, name: str) -> None:
@@ -175,11 +188,16 @@ def _link_from(root: int, names: tuple[str, ...], dst: int, name: str) -> None:
 
 def _copy_file(src: int, dst: int, name: str, mode: int, budget: list[int]) -> None:
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    reader = os.open(name, flags, dir_fd=src)
+    create = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        reader = os.open(name, flags, dir_fd=src)
+    except PermissionError:  # not the judge's to read: nor is the copy
+        os.close(os.open(name, create, 0, dir_fd=dst))
+        os.chmod(name, 0, dir_fd=dst)
+        return
     try:
         if not stat.S_ISREG(os.fstat(reader).st_mode):
             return
-        create = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         writer = os.open(name, create, 0o600, dir_fd=dst)
         try:
             while chunk := os.read(reader, 1 << 20):
@@ -190,6 +208,8 @@ def _copy_file(src: int, dst: int, name: str, mode: int, budget: list[int]) -> N
                 while view:
                     view = view[os.write(writer, view) :]
             os.fchmod(writer, mode)
+            if os.geteuid() == 0:
+                os.fchown(writer, SANDBOX_UID, SANDBOX_GID)
         finally:
             os.close(writer)
     finally:

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts
+from judge.sandbox.base import (
+    CODE_DIR,
+    DATA_DIR,
+    OUTPUT_DIR,
+    SANDBOX_UID,
+    Limits,
+    Mount,
+    RunFacts,
+)
 from judge.sandbox.pool import CoreIdleness, Handoff, SlotShape, SlotState, WarmPool
 from judge.sandbox.workspace import copy_untrusted_tree
 
@@ -131,7 +139,6 @@ def test_a_fitting_run_goes_to_a_ready_slot_and_its_outputs_come_back(tmp_path: 
         ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=1024, cpuset=(0, 1))),
         ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=1024, pids=7)),
         ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=1024, output_mb=999)),
-        ([PYTHON, "-I", f"{CODE_DIR}/main.py"], Limits(wall_s=10, memory_mb=256)),
     ],
 )
 def test_a_run_of_another_shape_starts_cold(
@@ -271,16 +278,18 @@ def test_the_copy_walks_any_depth_with_few_descriptors(tmp_path: Path) -> None:
 def test_the_idle_share_of_each_core_comes_from_proc_stat(tmp_path: Path) -> None:
     stat_file = tmp_path / "stat"
     line = "cpu{} {} 0 {} {} 0 0 0 0 0 0\n"
-    stat_file.write_text(
-        "cpu 1 2 3 4 5 6 7 8\n" + line.format(0, 100, 0, 900) + line.format(1, 0, 0, 1000)
-    )
+    first = line.format(0, 100, 0, 900) + line.format(1, 0, 0, 1000)
+    stat_file.write_text("cpu 1 2 3 4 5 6 7 8\n" + first)
     idleness = CoreIdleness(stat_file)
-    assert idleness.share(0) == 1.0  # the first sample: unknown counts as idle
+    assert idleness.share(0) == 0.0  # no interval yet: busy until known
     stat_file.write_text(line.format(0, 190, 0, 910) + line.format(1, 0, 5, 1095))
-    idleness._at -= 1  # the sample is stale
+    idleness._at -= 0.6  # half a second later
     assert idleness.share(0) == pytest.approx(0.1)  # 90 of 100 jiffies busy
     assert idleness.share(1) == pytest.approx(0.95)
-    assert idleness.share(7) == 1.0
+    assert idleness.share(7) == 0.0
+    idleness._at -= 60  # a sample a minute old says nothing of now
+    assert idleness.share(1) == 0.0
+    assert CoreIdleness(tmp_path / "missing").share(0) == 1.0
 
 
 def test_a_run_does_not_wait_for_a_slot_that_cannot_be_ready_in_time(tmp_path: Path) -> None:
@@ -303,3 +312,43 @@ def test_a_run_does_not_wait_for_a_slot_that_cannot_be_ready_in_time(tmp_path: P
         facts = pool.run([PYTHON, "-I", f"{CODE_DIR}/main.py"], folders(tmp_path), LIMITS, {})
         assert not facts.warm
         assert time.monotonic() - started < 0.3  # not the 0.5 s wait: it would be in vain
+
+
+def test_a_slot_is_one_core() -> None:
+    with pytest.raises(ValueError, match="one core"):
+        SlotShape(cpus=2)
+
+
+def test_the_copy_drops_setuid_bits(tmp_path: Path) -> None:
+    source, target = tmp_path / "source", tmp_path / "target"
+    source.mkdir()
+    target.mkdir()
+    (source / "tool").write_bytes(b"#!/bin/sh\n")
+    (source / "tool").chmod(0o6755)
+    (source / "folder").mkdir()
+    (source / "folder").chmod(0o3777)
+    copy_untrusted_tree(source, target, 1 << 20)
+    assert stat.S_IMODE((target / "tool").stat().st_mode) == 0o755
+    assert stat.S_IMODE((target / "folder").stat().st_mode) == 0o777
+    if os.geteuid() == 0:
+        assert (target / "tool").stat().st_uid == SANDBOX_UID
+
+
+def test_a_file_the_judge_may_not_read_is_copied_empty_and_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, target = tmp_path / "source", tmp_path / "target"
+    source.mkdir()
+    target.mkdir()
+    (source / "predictions.npy").write_bytes(b"x" * 100)
+    real_open = os.open
+
+    def refusing(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if path == "predictions.npy" and not flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refusing)
+    copy_untrusted_tree(source, target, 1 << 20)
+    copied = (target / "predictions.npy").stat()
+    assert copied.st_size == 0 and stat.S_IMODE(copied.st_mode) == 0
