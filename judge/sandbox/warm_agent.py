@@ -37,9 +37,15 @@ MAX_MESSAGE = 1 << 20
 
 
 def _preload() -> None:
+    import gc
+
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             __import__(name)
+    # The stack's objects leave the collector's generations: the run's collections
+    # walk only what the run made, not the modules it did not import.
+    gc.collect()
+    gc.freeze()
 
 
 def _read_message() -> bytes:
