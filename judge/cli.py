@@ -7,13 +7,13 @@ submission file, bad option).
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
 import signal
 import sys
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -129,7 +129,7 @@ def main(
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
-    sys.exit(128 + signum)  # atexit runs: a warm pool's slots are destroyed
+    sys.exit(128 + signum)  # unwinds the command's context: warm slots are destroyed
 
 
 @app.command("list")
@@ -228,6 +228,7 @@ def new(
 
 @app.command()
 def calibrate(
+    ctx: typer.Context,
     slug: str,
     runs: Annotated[int, typer.Option(min=1, max=50, help="Reference runs (secret draws).")] = 5,
     jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
@@ -238,7 +239,7 @@ def calibrate(
     bank = current_bank()
     try:
         problem = bank.problem(slug)
-        choice = opened(sandbox)  # cold: proposed limits must hold for a cold start
+        choice = opened(ctx, sandbox)  # cold: proposed limits must hold for a cold start
         warn_if_not_isolated(choice.sandbox)
         secret = current_secret()
         with Progress(console=errors, transient=True) as progress:
@@ -279,14 +280,16 @@ def calibrate(
 NO_POOL_HELP = "Start every run in a fresh sandbox, without the warm pool (docker, bwrap)."
 
 
-def opened(name: str, image: str | None = None, pool: bool = False) -> Choice:
-    """Open the backend the options name, closed when the command exits.
+def opened(ctx: typer.Context, name: str, image: str | None = None, pool: bool = False) -> Choice:
+    """Open the backend the options name, closed when the command's context ends.
 
     pool: put a warm pool in front of docker or bwrap (for commands that judge many
     runs; a single run would only wait for it).
     """
     choice = open_sandbox(name, image or os.environ.get("JUDGE_SANDBOX_IMAGE"), warm=pool)
-    atexit.register(choice.sandbox.close)
+    # Closed when the command's context ends: on return, on an error, on Ctrl-C and on
+    # SIGTERM (raised as SystemExit), so a warm pool's slots never outlive the command.
+    ctx.with_resource(closing(choice.sandbox))
     return choice
 
 
@@ -323,6 +326,7 @@ def print_result(result: Result, reason: str) -> None:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     slug: str,
     file: Path,
     sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
@@ -335,7 +339,7 @@ def run(
     bank = current_bank()
     try:
         problem = bank.problem(slug)
-        choice = opened(sandbox, image)  # one run: a warm pool would only be waited for
+        choice = opened(ctx, sandbox, image)  # one run: a warm pool would only be waited for
         if not as_json:
             errors.print(f"[dim]sandbox: {choice.sandbox.name} ({choice.reason})[/]")
         warn_if_not_isolated(choice.sandbox)
@@ -357,6 +361,7 @@ def run(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
     jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
     slugs: Annotated[list[str] | None, typer.Argument(help="Problems (default: all).")] = None,
@@ -366,7 +371,7 @@ def demo(
     bank = current_bank()
     try:
         check_jobs(jobs)
-        choice = opened(sandbox, pool=not no_pool)
+        choice = opened(ctx, sandbox, pool=not no_pool)
         problems = [bank.problem(s) for s in slugs] if slugs else bank.problems()
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
@@ -475,6 +480,7 @@ def _summary_row(problem: ProblemReport) -> list[str]:
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     slugs: Annotated[list[str] | None, typer.Argument(help="Problems (default: all).")] = None,
     draws: Annotated[int, typer.Option(min=1, max=50, help="Secret draws for calibration.")] = 5,
     jobs: Annotated[int, typer.Option(min=1, help="Runs at a time, each on its own cores.")] = 1,
@@ -491,7 +497,7 @@ def validate(
     """
     bank = current_bank()
     try:
-        choice = opened(sandbox, pool=not no_pool)
+        choice = opened(ctx, sandbox, pool=not no_pool)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
     if not as_json:
@@ -538,9 +544,9 @@ def _results(round_: Round, results: Path | None) -> JsonlStore:
     return JsonlStore(results if results is not None else Path("results") / round_.name)
 
 
-def _opened_sandbox(name: str, pool: bool) -> Sandbox:
+def _opened_sandbox(ctx: typer.Context, name: str, pool: bool) -> Sandbox:
     """Open a backend for a batch, say which one, and warn when it isolates nothing."""
-    choice = opened(name, pool=pool)
+    choice = opened(ctx, name, pool=pool)
     errors.print(f"[dim]sandbox: {choice.sandbox.name} ({choice.reason})[/]")
     warn_if_not_isolated(choice.sandbox)
     return choice.sandbox
@@ -598,6 +604,7 @@ def round_check(
 
 @round_app.command("judge")
 def round_judge(
+    ctx: typer.Context,
     round_name: Annotated[str, typer.Argument(metavar="ROUND", help=ROUND_HELP)],
     submissions: Annotated[
         Path, typer.Option(help="DIR/<contestant>/<slug>[.<stamp>].py or .ipynb")
@@ -613,7 +620,7 @@ def round_judge(
         round_ = _open_round(bank, round_name)
         store = _results(round_, results)
         check_jobs(jobs)  # a --jobs this machine cannot pin is an error before any run
-        chosen = _opened_sandbox(sandbox, pool=not no_pool)
+        chosen = _opened_sandbox(ctx, sandbox, pool=not no_pool)
         secret = current_secret()
         with Progress(console=errors, transient=True) as progress:
             task = progress.add_task(f"judging {round_.name}", total=None)
@@ -672,6 +679,7 @@ def round_report(
 
 @round_app.command("rejudge")
 def round_rejudge(
+    ctx: typer.Context,
     round_name: Annotated[str, typer.Argument(metavar="ROUND", help=ROUND_HELP)],
     problem: Annotated[str, typer.Option(help="The problem whose files are judged again.")],
     results: Annotated[Path | None, typer.Option(help=RESULTS_HELP)] = None,
@@ -686,7 +694,7 @@ def round_rejudge(
         store = _results(round_, results)
         manifest = store.read_manifest()  # fail before opening a sandbox when nothing was judged
         check_jobs(jobs)
-        chosen = _opened_sandbox(sandbox, pool=not no_pool)
+        chosen = _opened_sandbox(ctx, sandbox, pool=not no_pool)
         secret = current_secret()
         with Progress(console=errors, transient=True) as progress:
             task = progress.add_task(f"rejudging {problem}", total=None)

@@ -189,6 +189,23 @@ class PreparedRun:
         self.close()
 
 
+class _Memo:
+    """What a Judge computed once per problem and draw (expected answers), thread-safe."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Return the value kept under `key`, computing it the first time."""
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+        value = compute()  # outside the lock: a slow reference must not stall other runs
+        with self._lock:
+            return self._values.setdefault(key, value)
+
+
 class Judge:
     """Judges submissions on one bank's problems, in one sandbox, with one secret.
 
@@ -203,8 +220,7 @@ class Judge:
         self.sandbox = sandbox
         self.secret = secret
         self.scorer = scorer or default_server()
-        self._memo: dict[str, Any] = {}
-        self._memo_lock = threading.Lock()
+        self._memo = _Memo()
 
     def on(self, sandbox: Sandbox) -> Judge:
         """Return a Judge like this one in `sandbox`, sharing its scorer and memo.
@@ -212,7 +228,7 @@ class Judge:
         Close only the original: the scorer is shared.
         """
         other = Judge(self.bank, sandbox, self.secret, self.scorer)
-        other._memo, other._memo_lock = self._memo, self._memo_lock
+        other._memo = self._memo
         return other
 
     def close(self) -> None:
@@ -227,12 +243,7 @@ class Judge:
         self.close()
 
     def _remember(self, key: str, compute: Callable[[], Any]) -> Any:
-        with self._memo_lock:
-            if key in self._memo:
-                return self._memo[key]
-        value = compute()  # outside the lock: a slow reference must not stall other runs
-        with self._memo_lock:
-            return self._memo.setdefault(key, value)
+        return self._memo.remember(key, compute)
 
     def load(self, problem: Problem, contestants: Iterable[str] | None = None) -> None:
         """Compute what judging `problem` needs once per draw, before any run (the kind's load).

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import judge.cli
 from judge.bank import Bank
 from judge.cli import app
 from judge.data import Secret, draw_train_predict
@@ -261,6 +263,25 @@ def test_demo_judges_every_labelled_submission_two_at_a_time(cli: CliRunner) -> 
     assert result.exit_code == 0, result.output
     assert "all 5 submissions got their expected verdicts" in result.output
     assert result.output.index("add-arrays") < result.output.index("threshold-patient")
+
+
+@pytest.mark.parametrize("name", ["threshold_solution.ipynb", "with_magic.ipynb"])
+def test_a_command_closes_its_sandbox_when_it_ends_well_or_badly(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    closed: list[str] = []
+    real_open = judge.cli.open_sandbox
+
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        choice = real_open(*args, **kwargs)
+        close = choice.sandbox.close
+        monkeypatch.setattr(choice.sandbox, "close", lambda: (closed.append("closed"), close()))
+        return choice
+
+    monkeypatch.setattr(judge.cli, "open_sandbox", tracked)
+    notebook = Path(__file__).parent / "fixtures" / "notebooks" / name
+    cli.invoke(app, ["run", "threshold", str(notebook), "--sandbox", "process"])
+    assert closed == ["closed"]
 
 
 def test_run_judges_a_notebook_and_refuses_one_with_magics_in_one_line(cli: CliRunner) -> None:

@@ -272,7 +272,8 @@ def test_validation_measures_the_reference_cold_behind_a_warm_pool() -> None:
 
     from judge.sandbox.base import CODE_DIR, Limits, Mount, RunFacts
     from judge.sandbox.fake import FakeSandbox
-    from judge.sandbox.pool import CoreIdleness, Handoff, SlotShape, SlotState, WarmPool
+    from judge.sandbox.pool import CoreIdleness, WarmPool
+    from judge.sandbox.slots import Handoff, SlotShape, SlotState
 
     facts = RunFacts(0, None, 0.5, 0.4, 40.0, False, False, False)
     seen: list[tuple[str, str]] = []  # (how it ran, the submission's text)

@@ -75,7 +75,8 @@ def open_sandbox(
     choice = _choose(name, image)
     if not warm or choice.sandbox.name not in POOLED:
         return choice
-    from judge.sandbox.pool import SlotBackend, WarmPool
+    from judge.sandbox.pool import WarmPool
+    from judge.sandbox.slots import SlotBackend
 
     pool = WarmPool(cast(SlotBackend, choice.sandbox), size=pool_size)
     return Choice(pool, f"{choice.reason}; warm pool of {pool.size}")

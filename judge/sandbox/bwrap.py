@@ -56,8 +56,8 @@ from judge.sandbox.base import (
     sandbox_env,
 )
 from judge.sandbox.cgroups import Cgroup, CgroupLayout, detect_layout
-from judge.sandbox.pool import AgentOutput, Handoff, SlotShape, SlotState, agent_command
 from judge.sandbox.seccomp_bpf import compiled_profile
+from judge.sandbox.slots import AgentOutput, Handoff, SlotShape, SlotState, agent_command
 
 log = logging.getLogger(__name__)
 

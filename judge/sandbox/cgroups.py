@@ -191,6 +191,9 @@ class Cgroup:
         self.layout = layout
         self.dirs = dict(dirs)
         self._sampled_peak = 0
+        # v2: a reset of memory.peak holds only for reads through the descriptor that
+        # wrote it (Linux 6.12+), so a reset keeps that descriptor open until removal.
+        self._peak_fd: int | None = None
 
     # ---- creation -------------------------------------------------------------
 
@@ -359,16 +362,39 @@ class Cgroup:
             log.debug("cannot set the CPU weight in %s: %s", path, exc)
 
     def reset_peak(self) -> None:
-        """Start the peak memory over from the current use (v1, and v2 since Linux 6.12)."""
+        """Start the peak memory over from the current use (v1, and v2 since Linux 6.12).
+
+        On v2 the reset is seen only through the descriptor that wrote it: peak_bytes
+        reads through that one until the group is removed.
+        """
         memory = self._dir("memory")
         assert memory is not None
         self._sampled_peak = 0
-        path = memory / ("memory.max_usage_in_bytes" if self.layout.version == 1 else "memory.peak")
-        if path.exists():
+        if self.layout.version == 1:
+            path = memory / "memory.max_usage_in_bytes"
             try:
                 _write(path, "0")
             except OSError as exc:
                 log.debug("cannot reset the peak memory in %s: %s", path, exc)
+            return
+        self._close_peak_fd()
+        try:
+            fd = os.open(memory / "memory.peak", os.O_RDWR)
+        except OSError as exc:  # before 5.19 there is no memory.peak: sample() stands in
+            log.debug("no memory.peak in %s: %s", memory, exc)
+            return
+        try:
+            os.write(fd, b"reset")
+        except OSError as exc:  # before 6.12 the file is read-only: the peak since creation
+            os.close(fd)
+            log.debug("cannot reset memory.peak in %s: %s", memory, exc)
+            return
+        self._peak_fd = fd
+
+    def _close_peak_fd(self) -> None:
+        if self._peak_fd is not None:
+            os.close(self._peak_fd)
+            self._peak_fd = None
 
     def add(self, pid: int) -> None:
         """Move process `pid` into the group in every hierarchy."""
@@ -406,6 +432,10 @@ class Cgroup:
         assert memory is not None
         if self.layout.version == 1:
             return _read_int(memory / "memory.max_usage_in_bytes") or 0
+        if self._peak_fd is not None:
+            text = os.pread(self._peak_fd, 64, 0).decode("ascii").strip()
+            if text.isdigit():
+                return int(text)
         peak = _read_int(memory / "memory.peak")
         if peak is not None:
             return peak
@@ -481,6 +511,7 @@ class Cgroup:
 
     def remove(self, timeout: float = 2.0) -> bool:
         """Remove the group's folders, retrying while the kernel lets go; False if one stays."""
+        self._close_peak_fd()
         deadline = time.monotonic() + timeout
         removed = True
         for folder in self.folders:

@@ -54,8 +54,8 @@ from judge.sandbox.base import (
     sandbox_env,
 )
 from judge.sandbox.cgroups import UNIFIED, Cgroup, CgroupLayout, detect_layout
-from judge.sandbox.pool import AgentOutput, Handoff, SlotShape, SlotState, agent_command
 from judge.sandbox.seccomp_profile import DOCKER_DEFAULT_PROFILE, docker_profile
+from judge.sandbox.slots import AgentOutput, Handoff, SlotShape, SlotState, agent_command
 
 try:
     from docker.client import DockerClient, from_env

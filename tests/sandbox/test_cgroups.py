@@ -196,6 +196,24 @@ def test_v2_accounting_reads_events_and_cpu_stat(tmp_path: Path) -> None:
     assert group.cpu_seconds() == pytest.approx(0.25)
 
 
+def test_v2_peak_after_a_reset_is_read_through_the_descriptor_that_reset_it(
+    tmp_path: Path,
+) -> None:
+    group = fake_v2(tmp_path)
+    peak = group.dirs[UNIFIED] / "memory.peak"
+    peak.write_text(f"{300 * MIB}\n")  # the peak since creation: the warm slot's imports
+    group.reset_peak()
+    # The kernel answers the resetting descriptor with the peak since the reset, and any
+    # other descriptor with the peak since creation: a new file at the path stands in.
+    peak.write_text(f"{50 * MIB}\n")
+    fresh = peak.with_name("fresh")
+    fresh.write_text(f"{300 * MIB}\n")
+    fresh.replace(peak)
+    assert group.peak_bytes() == 50 * MIB
+    group.remove()
+    assert group.peak_bytes() == 300 * MIB  # removal let the descriptor go
+
+
 def test_v2_without_memory_peak_keeps_the_highest_sample(tmp_path: Path) -> None:
     group = fake_v2(tmp_path)
     current = group.dirs[UNIFIED] / "memory.current"

@@ -22,7 +22,8 @@ from judge.sandbox.base import (
     Mount,
     RunFacts,
 )
-from judge.sandbox.pool import CoreIdleness, Handoff, SlotShape, SlotState, WarmPool
+from judge.sandbox.pool import CoreIdleness, WarmPool
+from judge.sandbox.slots import Handoff, SlotShape, SlotState
 from judge.sandbox.workspace import copy_untrusted_tree
 
 PYTHON = "/usr/bin/python3"

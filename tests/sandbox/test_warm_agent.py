@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from judge.sandbox import warm_agent
-from judge.sandbox.pool import AgentOutput, Handoff, agent_command
+from judge.sandbox.slots import AgentOutput, Handoff, agent_command
 
 
 def run_agent(script: str, tmp_path: Path, *args: str) -> tuple[int, str, str]:
