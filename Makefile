@@ -6,14 +6,14 @@ STAMP := $(VENV)/.installed
 SANDBOX ?= auto
 JOBS ?= $(shell nproc)
 
-.PHONY: install host image demo test test-quick validate lint bench clean
+.PHONY: install host image demo serve test test-quick validate lint bench clean
 
 # torch is pinned exactly: torch==2.13.0 is the CPU build this machine keeps on disk;
 # an open range would pull a CUDA build of several GB.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,service]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +28,11 @@ image:
 demo: install
 	bash scripts/setup-host.sh --light
 	$(VENV)/bin/judge demo --sandbox $(SANDBOX) --jobs $(JOBS)
+
+# The live judge on http://127.0.0.1:8000 (data in service-data/); Ctrl-C stops it.
+serve: install
+	bash scripts/setup-host.sh --light
+	$(VENV)/bin/judge serve --data service-data
 
 test: install host
 	$(PY) -m pytest -q

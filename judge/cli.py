@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -720,3 +720,162 @@ def round_rejudge(
         console.print(table)
     _print_standings(round_, standings)
     console.print(f"wrote {csv_path} and {html_path}", highlight=False)
+
+
+# ---- the live service (the `service` extra: FastAPI, SQLAlchemy, uvicorn, httpx) --------
+
+DATA_HELP = "The service's folder: its database, its secret."
+user_app = typer.Typer(help="Accounts of the live service.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _service_settings(data: Path, **overrides: object) -> Any:
+    try:
+        from judge.service.config import load_settings
+    except ImportError as exc:
+        fail(f"the service is not installed ({exc.name}): pip install 'olympiad-judge[service]'", 2)
+    bank = current_bank()
+    return load_settings(data, {"bank_dir": bank.root, **overrides})
+
+
+@app.command()
+def serve(
+    data: Annotated[Path, typer.Option(help=DATA_HELP)] = Path("service-data"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Judging processes (default: one per core).")
+    ] = None,
+    sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
+    no_pool: Annotated[bool, typer.Option("--no-pool", help=NO_POOL_HELP)] = False,
+) -> None:
+    """Run the live judge: the web app and API, a reaper and the workers, until Ctrl-C."""
+    settings = _service_settings(data, sandbox=sandbox, pool=not no_pool)
+    from judge.service.server import Started
+    from judge.service.server import serve as run_service
+
+    def announce(started: Started) -> None:
+        console.print(f"serving on {started.url}  (Ctrl-C stops)", highlight=False)
+        if started.secret_created:
+            console.print(f"wrote a new random secret to {started.secret_source}", highlight=False)
+        if started.organiser is not None:
+            console.print(
+                f"first organiser: {started.organiser.name} / password "
+                f"{started.organiser.password} / API token {started.organiser.token}",
+                highlight=False,
+            )
+
+    try:
+        run_service(settings, host, port, workers or len(usable_cores()), announce)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name: a-z, 0-9, '_', '.', '-'.")],
+    data: Annotated[Path, typer.Option(help=DATA_HELP)] = Path("service-data"),
+    organiser: Annotated[bool, typer.Option("--organiser", help="Run rounds, see all.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Add a user (works while the service runs); prints the password and API token once."""
+    settings = _service_settings(data)
+    from judge.service.accounts import add_user
+    from judge.service.db import make_engine, session_factory
+    from judge.service.migrate import upgrade
+    from judge.service.models import Role
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.url())
+    engine = make_engine(settings.url())
+    try:
+        with session_factory(engine)() as session:
+            made = add_user(session, name, Role.ORGANISER if organiser else Role.CONTESTANT)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({"name": made.name, "password": made.password, "token": made.token}))
+    else:
+        console.print(f"{made.role} {made.name}: password {made.password}, API token {made.token}")
+
+
+SERVER_HELP = "The service's address, e.g. http://127.0.0.1:8000."
+TOKEN_HELP = "Your API token (default: $JUDGE_TOKEN)."
+
+
+def _client(server: str, token: str | None) -> Any:
+    try:
+        from judge.service.client import Client
+    except ImportError as exc:
+        fail(f"the client is not installed ({exc.name}): pip install 'olympiad-judge[service]'", 2)
+    return Client(server, token or os.environ.get("JUDGE_TOKEN", ""))
+
+
+def _follow(client: Any, submission_id: int, wait_s: float) -> dict[str, Any]:
+    """Wait for the verdict, with a spinner on a terminal."""
+    with console.status("queued", spinner="dots") as status:
+
+        def progress(found: dict[str, Any]) -> None:
+            status.update(f"submission {submission_id}: {found['state']}")
+
+        found: dict[str, Any] = client.wait(submission_id, wait_s, progress)
+        return found
+
+
+def _show_submission(found: dict[str, Any], as_json: bool) -> None:
+    if found.get("result") is not None:
+        result = Result.from_dict(found["result"])
+        if as_json:
+            typer.echo(json.dumps(result.to_dict()))
+        else:
+            print_result(result, "judged by the service")
+        return
+    if as_json:
+        typer.echo(json.dumps(found))
+        return
+    line = f"submission {found['id']} ({found['problem']}): {found['state']}"
+    console.print(line + (f" - {found['error']}" if found.get("error") else ""), highlight=False)
+
+
+@app.command()
+def submit(
+    problem: Annotated[str, typer.Argument(help="The problem's slug.")],
+    file: Annotated[Path, typer.Argument(help="Your .py file or .ipynb notebook.")],
+    server: Annotated[str, typer.Option(help=SERVER_HELP)] = "http://127.0.0.1:8000",
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the run until the verdict.")] = False,
+    wait_s: Annotated[float, typer.Option("--wait-s", help="Give up waiting after this.")] = 600,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Submit a file to the live service (practice outside a round)."""
+    try:
+        client = _client(server, token)
+        made = client.submit(problem, file)
+        if not wait:
+            _show_submission(made, as_json)
+            return
+        _show_submission(_follow(client, made["id"], wait_s), as_json)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+
+
+@app.command()
+def status(
+    submission_id: Annotated[int | None, typer.Argument(help="Default: your latest.")] = None,
+    server: Annotated[str, typer.Option(help=SERVER_HELP)] = "http://127.0.0.1:8000",
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the run until the verdict.")] = False,
+    wait_s: Annotated[float, typer.Option("--wait-s", help="Give up waiting after this.")] = 600,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show a submission's state, or its verdict once judged."""
+    try:
+        client = _client(server, token)
+        found = client.submission(submission_id) if submission_id else client.latest()
+        if wait:
+            found = _follow(client, found["id"], wait_s)
+        _show_submission(found, as_json)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))

@@ -416,6 +416,21 @@ def internal_error(problem: Problem, sandbox: Sandbox, reason: str) -> Result:
     )
 
 
+def unjudged_result(problem: Problem, verdict: Verdict, why: str, sandbox: str) -> Result:
+    """Return the Result of a file that was not run: CE (cannot run) or IE (the judge failed)."""
+    spec = problem.spec
+    return Result(
+        problem=spec.id,
+        verdict=verdict,
+        score=0.0,
+        max_score=spec.scoring.max_points,
+        metric=MetricValue(spec.metric.name, None),
+        message=f"{MESSAGES[verdict]} ({printable(why, keep_newlines=False)})",
+        sandbox=sandbox,
+        public_score=0.0,
+    )
+
+
 def as_result(outcome: Outcome, problem: Problem) -> Result:
     """Return the outcome as a Result: a Retry becomes IE, where nothing can retry it."""
     if isinstance(outcome, Retry):

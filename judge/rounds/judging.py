@@ -27,10 +27,10 @@ from judge.rounds.records import Manifest, Record, VerdictStore
 from judge.rounds.roundfile import Round
 from judge.rounds.standings import RankChange, Standings, compute_standings, rank_changes
 from judge.rounds.submissions import Discovery, Submission
-from judge.runner import Judge, as_result
+from judge.runner import Judge, as_result, unjudged_result
 from judge.sandbox.base import Sandbox
 from judge.text import printable
-from judge.verdicts import MESSAGES, MetricValue, Result, Retry, Verdict
+from judge.verdicts import Result, Retry, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +52,6 @@ class JudgeSummary:
     # The discovery's notices, then judging's own (files changed since judged, IE given up).
     notices: list[str] = field(default_factory=list)
     records: dict[str, Record] = field(default_factory=dict)
-
-
-def _unjudgeable(
-    round_: Round, item: Submission, verdict: Verdict, why: str, sandbox: str
-) -> Result:
-    spec = round_.problems[item.problem].spec
-    return Result(
-        problem=item.problem,
-        verdict=verdict,
-        score=0.0,
-        max_score=spec.scoring.max_points,
-        metric=MetricValue(spec.metric.name, None),
-        message=f"{MESSAGES[verdict]} ({printable(why, keep_newlines=False)})",
-        sandbox=sandbox,
-        public_score=0.0,
-    )
 
 
 def judge_submission(
@@ -96,10 +80,10 @@ def judge_submission(
         result = as_result(outcome, problem)
     except InvalidSource as exc:
         why = str(exc).replace(str(item.path), item.key)  # the organiser's folders stay private
-        result = _unjudgeable(round_, item, Verdict.CE, why, sandbox.name)
+        result = unjudged_result(round_.problems[item.problem], Verdict.CE, why, sandbox.name)
     except JudgeError as exc:  # a broken problem or infrastructure: never the contestant's
         log.error("cannot judge %s: %s", item.key, exc)
-        result = _unjudgeable(round_, item, Verdict.IE, str(exc), sandbox.name)
+        result = unjudged_result(round_.problems[item.problem], Verdict.IE, str(exc), sandbox.name)
     return _record(item, result, rejudge, ie_before)
 
 
@@ -163,7 +147,7 @@ def _judge_all(
         if isinstance(outcome, BaseException):  # a judge bug: IE, and the batch goes on
             log.error("judging %s failed", item.key, exc_info=outcome)
             why = f"{type(outcome).__name__}: {outcome}"
-            result = _unjudgeable(round_, item, Verdict.IE, why, sandbox.name)
+            result = unjudged_result(round_.problems[item.problem], Verdict.IE, why, sandbox.name)
             outcome = _record(item, result, rejudge, ie_before)
         store.append(outcome)
         done += 1

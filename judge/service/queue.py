@@ -1,0 +1,218 @@
+"""The run queue, kept in the `run` table: the database is the truth, nothing else.
+
+A worker claims the oldest queued run with a compare-and-set update (state queued ->
+running, with a fresh lease token), renews the lease while it judges, and writes the
+result only while its token is still the run's (a fenced write): a worker that was
+stopped past its lease and resumed finds its token gone and changes nothing. The
+reaper requeues runs whose lease expired; a run tried `max_tries` times becomes
+`error` ("judging failed, not your fault") and is not charged. Every change a
+contestant should see is written with an `event` row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from judge.service.models import Event, Run, RunState, Submission, utcnow
+
+Sessions = Callable[[], Session]
+# How many queued runs a claim looks at: others may take the first ones meanwhile.
+CLAIM_CANDIDATES = 8
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run a worker holds: valid while `token` is the run's lease token."""
+
+    run_id: int
+    submission_id: int
+    token: str
+    tries: int
+
+
+def enqueue(session: Session, submission: Submission) -> Run:
+    """Queue a run of `submission` in the caller's transaction, with its event."""
+    run = Run(submission_id=submission.id, state=RunState.QUEUED)
+    session.add(run)
+    session.flush()
+    _event(session, run, submission, "queued", {})
+    return run
+
+
+def claim(sessions: Sessions, worker: str, lease_s: float) -> Claim | None:
+    """Take the oldest queued run for `worker`, or None when the queue is empty."""
+    with sessions() as session, session.begin():
+        candidates = session.scalars(
+            select(Run.id)
+            .where(Run.state == RunState.QUEUED)
+            .order_by(Run.queued_at, Run.id)
+            .limit(CLAIM_CANDIDATES)
+        ).all()
+        for run_id in candidates:
+            token = secrets.token_hex(16)
+            now = utcnow()
+            taken = session.execute(
+                update(Run)
+                .where(Run.id == run_id, Run.state == RunState.QUEUED)
+                .values(
+                    state=RunState.RUNNING,
+                    lease_token=token,
+                    lease_expires_at=now + timedelta(seconds=lease_s),
+                    tries=Run.tries + 1,
+                    worker=worker,
+                    started_at=now,
+                )
+            )
+            if _rowcount(taken) == 1:
+                run = session.get_one(Run, run_id)
+                _event(session, run, None, "running", {"worker": worker})
+                return Claim(run.id, run.submission_id, token, run.tries)
+    return None
+
+
+def renew(sessions: Sessions, held: Claim, lease_s: float) -> bool:
+    """Extend the lease of a run still held; False when the lease was lost."""
+    with sessions() as session, session.begin():
+        renewed = session.execute(
+            update(Run)
+            .where(*_held(held))
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+        )
+        return _rowcount(renewed) == 1
+
+
+def finish(sessions: Sessions, held: Claim, result: dict[str, Any]) -> bool:
+    """Write a run's Result if the lease is still held (fenced); False if it was lost."""
+    with sessions() as session, session.begin():
+        done = session.execute(
+            update(Run)
+            .where(*_held(held))
+            .values(
+                state=RunState.DONE,
+                result=result,
+                finished_at=utcnow(),
+                lease_token=None,
+                lease_expires_at=None,
+                error=None,
+            )
+        )
+        if _rowcount(done) != 1:
+            return False
+        run = session.get_one(Run, held.run_id)
+        _event(session, run, None, "done", _verdict_payload(result))
+        return True
+
+
+def give_back(
+    sessions: Sessions, held: Claim, reason: str, max_tries: int, count_try: bool = True
+) -> RunState | None:
+    """Return a held run to the queue after a retryable failure (fenced).
+
+    A run tried `max_tries` times becomes ERROR instead. count_try=False: the worker
+    is stopping, not failing; the try is not counted. Returns the run's new state, or
+    None when the lease was lost.
+    """
+    with sessions() as session, session.begin():
+        run = session.get(Run, held.run_id)
+        if run is None or run.lease_token != held.token or run.state != RunState.RUNNING:
+            return None
+        tries = run.tries if count_try else run.tries - 1
+        state = RunState.ERROR if tries >= max_tries else RunState.QUEUED
+        moved = session.execute(
+            update(Run)
+            .where(*_held(held))
+            .values(
+                state=state,
+                tries=tries,
+                lease_token=None,
+                lease_expires_at=None,
+                error=reason,
+                finished_at=utcnow() if state is RunState.ERROR else None,
+            )
+        )
+        if _rowcount(moved) != 1:
+            return None
+        _event(
+            session, run, None, str(state), {"reason": reason} if state is RunState.ERROR else {}
+        )
+        return state
+
+
+def reap(sessions: Sessions, max_tries: int) -> int:
+    """Requeue every running run whose lease expired (ERROR after max_tries); return how many."""
+    moved = 0
+    with sessions() as session, session.begin():
+        expired = session.scalars(
+            select(Run).where(Run.state == RunState.RUNNING, Run.lease_expires_at < utcnow())
+        ).all()
+        for run in expired:
+            state = RunState.ERROR if run.tries >= max_tries else RunState.QUEUED
+            reason = f"the worker {run.worker} stopped answering (try {run.tries})"
+            changed = session.execute(
+                update(Run)
+                .where(Run.id == run.id, Run.lease_token == run.lease_token)
+                .values(
+                    state=state,
+                    lease_token=None,
+                    lease_expires_at=None,
+                    error=reason,
+                    finished_at=utcnow() if state is RunState.ERROR else None,
+                )
+            )
+            if _rowcount(changed) == 1:
+                moved += 1
+                _event(session, run, None, str(state), {"reason": reason})
+    return moved
+
+
+def queue_stats(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """Return how many runs are queued and running, and the oldest queued run's wait."""
+    now = now or utcnow()
+    queued = session.scalars(
+        select(Run.queued_at).where(Run.state == RunState.QUEUED).order_by(Run.queued_at)
+    ).all()
+    running = session.scalars(select(Run.id).where(Run.state == RunState.RUNNING)).all()
+    oldest = (now - queued[0]).total_seconds() if queued else 0.0
+    return {"queued": len(queued), "running": len(running), "oldest_wait_s": round(oldest, 1)}
+
+
+def _held(held: Claim) -> tuple[Any, ...]:
+    return (Run.id == held.run_id, Run.lease_token == held.token, Run.state == RunState.RUNNING)
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def _verdict_payload(result: dict[str, Any]) -> dict[str, Any]:
+    keys = ("verdict", "score", "max_score", "public_score", "wall_s", "peak_mb")
+    return {key: result.get(key) for key in keys if key in result}
+
+
+def _event(
+    session: Session,
+    run: Run,
+    submission: Submission | None,
+    state: str,
+    payload: dict[str, Any],
+) -> None:
+    """Add the event that tells the run's owner its run moved to `state`."""
+    if submission is None:
+        submission = session.get_one(Submission, run.submission_id)
+    session.add(
+        Event(
+            kind="run",
+            user_id=submission.user_id,
+            round_id=submission.round_id,
+            submission_id=submission.id,
+            run_id=run.id,
+            payload={"state": state, **payload},
+        )
+    )

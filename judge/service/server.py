@@ -1,0 +1,175 @@
+"""`judge serve`: migrate the database, then run the web app, a reaper and N workers.
+
+Workers are separate processes (spawned, each pinned to its own cores with its own
+warm pool); the reaper is a thread of the web process. Stopping (Ctrl-C, SIGTERM)
+stops the web app first, then each worker gives its current run back to the queue:
+no submission is lost, and the next start judges what was left.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from sqlalchemy import select
+
+from judge.batch import core_slots, usable_cores
+from judge.data import Secret
+from judge.service import queue
+from judge.service.accounts import NewUser, add_user
+from judge.service.app import create_app
+from judge.service.config import ServiceSettings, service_secret
+from judge.service.db import make_engine, session_factory
+from judge.service.migrate import upgrade
+from judge.service.models import Role, User
+from judge.service.worker import worker_main
+
+log = logging.getLogger(__name__)
+FIRST_ORGANISER = "organiser"
+# How long a stopping worker may take to give its run back before it is killed.
+WORKER_STOP_S = 30.0
+
+
+@dataclass(frozen=True)
+class Started:
+    """What `serve` tells the person who started it, once."""
+
+    url: str
+    secret_source: str
+    secret_created: bool
+    organiser: NewUser | None  # the first organiser, made on the first start
+
+
+def prepare(settings: ServiceSettings) -> tuple[Secret, bool, NewUser | None]:
+    """Migrate the database, find or make the secret, make the first organiser if none."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.url())
+    secret, created = service_secret(settings.data_dir)
+    engine = make_engine(settings.url())
+    try:
+        with session_factory(engine)() as session:
+            has_organiser = session.scalars(
+                select(User.id).where(User.role == Role.ORGANISER)
+            ).first()
+            organiser = (
+                None if has_organiser else add_user(session, FIRST_ORGANISER, Role.ORGANISER)
+            )
+    finally:
+        engine.dispose()
+    return secret, created, organiser
+
+
+def worker_cores(workers: int) -> list[tuple[int, ...] | None]:
+    """Give each worker its own cores when there are enough; else none is pinned."""
+    if workers <= len(usable_cores()):
+        return list(core_slots(workers))
+    return [None] * workers
+
+
+class Workers:
+    """The worker processes of one service: started, restarted when one dies, stopped."""
+
+    def __init__(self, settings: ServiceSettings, secret: Secret, count: int) -> None:
+        self.settings = settings
+        self.secret = secret
+        self.cores = worker_cores(count)
+        if self.cores and self.cores[0] is None and settings.pool:
+            log.warning(
+                "%d workers on %d cores: workers are not pinned and keep no warm pool",
+                count,
+                len(usable_cores()),
+            )
+            self.settings = settings.model_copy(update={"pool": False})
+        self._spawn = multiprocessing.get_context("spawn")
+        self._host = socket.gethostname()
+        self.processes: list[Any] = [None] * count
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    def _start(self, index: int) -> None:
+        process = self._spawn.Process(
+            target=worker_main,
+            args=(self.settings, self.secret, f"{self._host}-{index + 1}", self.cores[index]),
+            name=f"judge-worker-{index + 1}",
+        )
+        process.start()
+        self.processes[index] = process
+
+    def start(self) -> None:
+        with self._lock:
+            for index in range(len(self.processes)):
+                self._start(index)
+
+    def restart_dead(self) -> None:
+        """Start a new worker in place of any that died (its run is requeued by the reaper)."""
+        with self._lock:
+            for index, process in enumerate(self.processes):
+                if not self._stopping and process is not None and not process.is_alive():
+                    log.warning(
+                        "worker %d died (exit %s); starting another", index + 1, process.exitcode
+                    )
+                    self._start(index)
+
+    def stop(self) -> None:
+        """SIGTERM each worker (it gives its run back), then wait; kill the stragglers."""
+        with self._lock:
+            self._stopping = True
+            alive = [p for p in self.processes if p is not None]
+        for process in alive:
+            if process.is_alive():
+                process.terminate()
+        for process in alive:
+            process.join(WORKER_STOP_S)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def serve(
+    settings: ServiceSettings,
+    host: str,
+    port: int,
+    workers: int,
+    announce: Callable[[Started], None],
+) -> None:
+    """Run the service in the foreground until SIGINT or SIGTERM."""
+    secret, created, organiser = prepare(settings)
+    pool = Workers(settings, secret, workers)
+    stop = threading.Event()
+    engine = make_engine(settings.url())
+    keeper = threading.Thread(
+        target=_keep, args=(session_factory(engine), settings, pool, stop), name="reaper"
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")
+    )
+    pool.start()
+    keeper.start()
+    try:
+        announce(Started(f"http://{host}:{port}/", secret.source, created, organiser))
+        server.run()
+    finally:
+        stop.set()
+        keeper.join()
+        pool.stop()
+        engine.dispose()
+
+
+def _keep(
+    sessions: queue.Sessions, settings: ServiceSettings, workers: Workers, stop: threading.Event
+) -> None:
+    """Requeue runs whose lease expired and replace dead workers, until `stop`."""
+    while not stop.wait(min(1.0, settings.lease_s / 3)):
+        try:
+            moved = queue.reap(sessions, settings.max_tries)
+            if moved:
+                log.warning("requeued %d run(s) whose worker stopped answering", moved)
+            workers.restart_dead()
+        except Exception:  # a busy database: the next round tries again
+            log.exception("the reaper failed; going on")

@@ -1,0 +1,172 @@
+"""A worker process: claim a run, judge it with the Judge object, write the result fenced.
+
+Each worker is pinned to its own cores (the cores of one judging slot) and keeps its
+own warm pool there. While it judges, a heartbeat thread renews the run's lease; if
+the lease is lost (the worker was stopped too long), the result it writes afterwards
+changes nothing. A retryable outcome (the sandbox or the scorer failed) goes back to
+the queue; SIGTERM or Ctrl-C gives the current run back without counting a try.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from judge.bank import Bank, find_bank
+from judge.batch import cores_for
+from judge.data import Secret
+from judge.errors import InvalidSource, JudgeError
+from judge.runner import Judge, unjudged_result
+from judge.sandbox import open_sandbox
+from judge.service import queue
+from judge.service.config import ServiceSettings
+from judge.service.db import make_engine, session_factory
+from judge.service.models import Submission, User, WorkerBeat, utcnow
+from judge.verdicts import Retry, Verdict
+
+log = logging.getLogger(__name__)
+
+
+class WorkerStopping(BaseException):
+    """Raised in a worker's main thread by SIGTERM or SIGINT: give the run back, exit."""
+
+
+class Worker:
+    """Claims and judges runs until stopped. judge: the Judge runs are judged with."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        sessions: Callable[[], Session],
+        judge: Judge,
+        name: str,
+        cores: tuple[int, ...] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.judge = judge
+        self.name = name
+        self.cores = cores
+        self.stopping = threading.Event()
+
+    def run_forever(self) -> None:
+        """Judge runs until `stopping` is set (or WorkerStopping is raised)."""
+        self._beat("idle", None)
+        last_beat = time.monotonic()
+        while not self.stopping.is_set():
+            if not self.work_once():
+                if time.monotonic() - last_beat >= self.settings.heartbeat_s:
+                    self._beat("idle", None)
+                    last_beat = time.monotonic()
+                self.stopping.wait(self.settings.poll_s)
+        self._beat("stopped", None)
+
+    def work_once(self) -> bool:
+        """Claim and judge one run; False when the queue was empty."""
+        held = queue.claim(self.sessions, self.name, self.settings.lease_s)
+        if held is None:
+            return False
+        self._beat("judging", held.run_id)
+        renewing = threading.Event()
+        heart = threading.Thread(target=self._renew, args=(held, renewing), daemon=True)
+        heart.start()
+        try:
+            outcome = self._judge(held)
+        except WorkerStopping:
+            renewing.set()
+            queue.give_back(
+                self.sessions, held, "the worker stopped", self.settings.max_tries, False
+            )
+            raise
+        except Exception as exc:  # a judge bug: retried, then "judging failed"
+            log.exception("judging run %s failed", held.run_id)
+            renewing.set()
+            queue.give_back(
+                self.sessions, held, f"{type(exc).__name__}: {exc}", self.settings.max_tries
+            )
+            return True
+        finally:
+            renewing.set()
+            heart.join()
+        if isinstance(outcome, Retry):
+            state = queue.give_back(self.sessions, held, outcome.reason, self.settings.max_tries)
+            log.warning("run %s: %s; now %s", held.run_id, outcome.reason, state)
+        elif not queue.finish(self.sessions, held, outcome):
+            log.warning("run %s: the lease was lost before the result; it was dropped", held.run_id)
+        self._beat("idle", None)
+        return True
+
+    def _judge(self, held: queue.Claim) -> dict[str, Any] | Retry:
+        with self.sessions() as session:
+            submission = session.get_one(Submission, held.submission_id)
+            contestant = session.get_one(User, submission.user_id).name
+            slug, filename, content = submission.slug, submission.filename, submission.content
+        problem = self.judge.bank.problem(slug)
+        sandbox = self.judge.sandbox.name
+        cpuset = cores_for(self.cores, problem.spec.limits.cpus) if self.cores else None
+        with tempfile.TemporaryDirectory(prefix="judge-submission-") as folder:
+            path = Path(folder) / Path(filename).name
+            path.write_bytes(content)
+            try:
+                outcome = self.judge.judge(problem, path, contestant, cpuset)
+            except InvalidSource as exc:
+                why = str(exc).replace(str(path), filename)
+                return unjudged_result(problem, Verdict.CE, why, sandbox).to_dict()
+            except JudgeError as exc:  # a broken problem: final, never the contestant's fault
+                log.error("run %s: %s", held.run_id, exc)
+                return unjudged_result(problem, Verdict.IE, str(exc), sandbox).to_dict()
+        return outcome if isinstance(outcome, Retry) else outcome.to_dict()
+
+    def _renew(self, held: queue.Claim, done: threading.Event) -> None:
+        while not done.wait(self.settings.heartbeat_s):
+            try:
+                if not queue.renew(self.sessions, held, self.settings.lease_s):
+                    log.warning("run %s: lease lost", held.run_id)
+                    return
+                self._beat("judging", held.run_id)
+            except Exception:  # a busy database: the next beat tries again
+                log.exception("cannot renew the lease of run %s", held.run_id)
+
+    def _beat(self, state: str, run_id: int | None) -> None:
+        with self.sessions() as session, session.begin():
+            session.merge(
+                WorkerBeat(
+                    name=self.name, pid=os.getpid(), state=state, run_id=run_id, beat_at=utcnow()
+                )
+            )
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise WorkerStopping(signal.Signals(signum).name)
+
+
+def worker_main(
+    settings: ServiceSettings, secret: Secret, name: str, cores: tuple[int, ...] | None
+) -> None:
+    """The entry of a worker process started by `judge serve` (multiprocessing, spawn)."""
+    logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if cores:
+        os.sched_setaffinity(0, cores)  # the warm pool starts its slots on these cores
+    engine: Engine = make_engine(settings.url())
+    bank = Bank(settings.bank_dir) if settings.bank_dir else find_bank(Path.cwd())
+    try:
+        sandbox = open_sandbox(settings.sandbox, warm=settings.pool).sandbox
+        with closing(sandbox), Judge(bank, sandbox, secret) as judge:
+            Worker(settings, session_factory(engine), judge, name, cores).run_forever()
+    except WorkerStopping:
+        pass
+    finally:
+        engine.dispose()

@@ -1,0 +1,50 @@
+"""Shared pieces of the service tests: a migrated SQLite database with users and runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from judge.service import queue
+from judge.service.accounts import add_user
+from judge.service.db import make_engine, session_factory
+from judge.service.migrate import upgrade
+from judge.service.models import Submission, User
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'judge.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[Callable[[], Session]]:
+    engine = make_engine(db_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def queue_runs(sessions: Callable[[], Session], count: int, name: str = "ann") -> list[int]:
+    """Add a user and `count` practice submissions, each with a queued run; return run ids."""
+    with sessions() as session:
+        add_user(session, name)
+    ids = []
+    with sessions() as session, session.begin():
+        user = session.query(User).filter_by(name=name).one()
+        for index in range(count):
+            row = Submission(
+                user_id=user.id,
+                slug="add-arrays",
+                filename=f"{index}.py",
+                content=b"x",
+                sha256="0" * 64,
+            )
+            session.add(row)
+            session.flush()
+            ids.append(queue.enqueue(session, row).id)
+    return ids

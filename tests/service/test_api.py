@@ -1,0 +1,353 @@
+"""The service end to end: `judge serve` on 127.0.0.1 with a real SQLite file, real worker
+processes and the process sandbox on the fixture bank; the CLI contract, bad uploads,
+idempotency, who sees what, and workers killed or stopped mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+FIXTURE_BANK = Path(__file__).resolve().parents[1] / "fixtures" / "bank"
+JUDGE = str(Path(sys.executable).parent / "judge")
+STARTER = FIXTURE_BANK / "problems" / "add-arrays" / "starter.py"
+SOLUTION = FIXTURE_BANK / "reference" / "add-arrays" / "accepted" / "solution.py"
+LEASE_S = 2.0
+NOTEBOOK_WITH_MAGIC = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "notebooks" / "with_magic.ipynb"
+).read_bytes()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Service:
+    url: str
+    data: Path
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+
+    def add_user(self, name: str, organiser: bool = False) -> dict[str, str]:
+        command = [JUDGE, "user", "add", name, "--data", str(self.data), "--json"]
+        done = subprocess.run(
+            command + (["--organiser"] if organiser else []),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        made: dict[str, str] = json.loads(done.stdout)
+        return made
+
+    def client(self, token: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"})
+
+    def db(self, query: str, *args: Any) -> list[Any]:
+        with sqlite3.connect(self.data / "judge.db", timeout=30) as connection:
+            return connection.execute(query, args).fetchall()
+
+
+def start_service(tmp_path: Path, workers: int = 2) -> Service:
+    env = {
+        **os.environ,
+        "JUDGE_BANK": str(FIXTURE_BANK),
+        "JUDGE_LEASE_S": str(LEASE_S),
+        "JUDGE_SECRET": "service-tests-secret",
+    }
+    port = free_port()
+    data = tmp_path / "service"
+    process = subprocess.Popen(
+        [
+            JUDGE,
+            "serve",
+            "--data",
+            str(data),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--sandbox",
+            "process",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return Service(url, data, process, env)
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"the service did not start: {process.communicate()[0]}")
+
+
+def stop_service(service: Service) -> str:
+    service.process.send_signal(signal.SIGTERM)
+    output, _ = service.process.communicate(timeout=60)
+    return output
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    started = start_service(tmp_path_factory.mktemp("api"))
+    yield started
+    stop_service(started)
+
+
+@pytest.fixture(scope="module")
+def alice(service: Service) -> dict[str, str]:
+    return service.add_user("alice")
+
+
+def wait_judged(client: httpx.Client, submission_id: int, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found: dict[str, Any] = client.get(f"/api/v1/submissions/{submission_id}").json()
+        if found["state"] in ("done", "error"):
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"submission {submission_id} was not judged: {found}")
+
+
+def upload(
+    client: httpx.Client,
+    name: str,
+    content: bytes,
+    key: str | None = None,
+    problem: str = "add-arrays",
+) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post(
+        "/api/v1/submissions",
+        data={"problem": problem},
+        files={"file": (name, content)},
+        headers=headers,
+    )
+
+
+def test_submit_wait_json_prints_the_result_judge_run_prints(
+    service: Service, alice: dict[str, str]
+) -> None:
+    def cli(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [JUDGE, *args], env=service.env, capture_output=True, text=True, check=True
+        )
+        found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return found
+
+    submitted = cli(
+        "submit",
+        "add-arrays",
+        str(STARTER),
+        "--server",
+        service.url,
+        "--token",
+        alice["token"],
+        "--wait",
+        "--json",
+    )
+    local = cli("run", "add-arrays", str(STARTER), "--sandbox", "process", "--json")
+    assert submitted["verdict"] == local["verdict"] == "WA"
+    assert submitted["score"] == local["score"]
+    assert set(submitted) == set(local) - {"sandbox_reason"}
+    accepted = cli(
+        "submit",
+        "add-arrays",
+        str(SOLUTION),
+        "--server",
+        service.url,
+        "--token",
+        alice["token"],
+        "--wait",
+        "--json",
+    )
+    assert accepted["verdict"] == "AC" and accepted["score"] == accepted["max_score"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem", "status", "says"),
+    [
+        ("a.py", b"def add(a, b): pass\n", "no-such-problem", 404, "no problem"),
+        ("a.txt", b"def add(a, b): pass\n", "add-arrays", 415, ".py file or a .ipynb"),
+        ("a.py", b"", "add-arrays", 422, "empty"),
+        ("a.py", b"\x00\x01binary", "add-arrays", 422, "NUL"),
+        ("a.py", b"\xff\xfe not utf-8", "add-arrays", 422, "UTF-8"),
+        ("a.py", b"x" * (16 * 1024 * 1024 + 1), "add-arrays", 413, "byte cap"),
+        (
+            "a.ipynb",
+            NOTEBOOK_WITH_MAGIC,
+            "add-arrays",
+            422,
+            "IPython magic",
+        ),
+    ],
+    ids=["unknown-problem", "txt", "empty", "nul", "not-utf8", "oversized", "notebook-magic"],
+)
+def test_a_bad_upload_gets_a_clear_4xx_and_stores_nothing(
+    service: Service,
+    alice: dict[str, str],
+    name: str,
+    content: bytes,
+    problem: str,
+    status: int,
+    says: str,
+) -> None:
+    with service.client(alice["token"]) as client:
+        before = len(client.get("/api/v1/submissions").json())
+        response = upload(client, name, content, problem=problem)
+        assert response.status_code == status, response.text
+        assert says in response.json()["error"]
+        assert len(client.get("/api/v1/submissions").json()) == before
+
+
+def test_requests_without_a_valid_token_or_fields_get_a_json_4xx(service: Service) -> None:
+    assert httpx.get(f"{service.url}/api/v1/submissions").status_code == 401
+    with service.client("not-a-token") as client:
+        response = client.get("/api/v1/submissions")
+        assert response.status_code == 401 and "token" in response.json()["error"]
+    with service.client(service.add_user("carol")["token"]) as client:
+        response = client.post("/api/v1/submissions", data={"problem": "add-arrays"})
+        assert response.status_code == 422 and "file" in response.json()["error"]
+
+
+def test_one_idempotency_key_makes_one_submission_even_sent_at_once(
+    service: Service, alice: dict[str, str]
+) -> None:
+    codes: list[int] = []
+    ids: list[int] = []
+
+    def send() -> None:
+        with service.client(alice["token"]) as client:
+            response = upload(client, "solution.py", SOLUTION.read_bytes(), key="double-click")
+            codes.append(response.status_code)
+            ids.append(response.json()["id"])
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(ids)) == 1 and sorted(codes) == [200] * 5 + [201]
+    assert service.db("select count(*) from submission where idempotency_key='double-click'") == [
+        (1,)
+    ]
+
+
+def test_a_contestant_sees_only_their_own_submissions_an_organiser_sees_all(
+    service: Service, alice: dict[str, str]
+) -> None:
+    bob = service.add_user("bob")
+    boss = service.add_user("boss", organiser=True)
+    with service.client(alice["token"]) as client:
+        mine = upload(client, "solution.py", SOLUTION.read_bytes()).json()["id"]
+    with service.client(bob["token"]) as client:
+        assert client.get(f"/api/v1/submissions/{mine}").status_code == 404
+        assert all(s["id"] != mine for s in client.get("/api/v1/submissions").json())
+    with service.client(boss["token"]) as client:
+        assert client.get(f"/api/v1/submissions/{mine}").json()["id"] == mine
+
+
+SLOW_SOLUTION = (
+    b"import time\ntime.sleep(4)\n\ndef add(a, b):\n    return [x + y for x, y in zip(a, b)]\n"
+)
+
+
+def running_worker_pid(service: Service, submission_id: int) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        rows = service.db(
+            "select w.pid from run r join worker w on w.run_id = r.id "
+            "where r.submission_id = ? and r.state = 'running' and w.state = 'judging'",
+            submission_id,
+        )
+        if rows:
+            pid: int = rows[0][0]
+            return pid
+        time.sleep(0.05)
+    raise AssertionError("the run never started")
+
+
+def done_events(service: Service, submission_id: int) -> int:
+    rows = service.db(
+        "select count(*) from event where submission_id = ? and json_extract(payload, '$.state') "
+        "= 'done'",
+        submission_id,
+    )
+    count: int = rows[0][0]
+    return count
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_has_its_run_judged_once_by_another(
+    service: Service, alice: dict[str, str]
+) -> None:
+    with service.client(alice["token"]) as client:
+        made = upload(client, "slow.py", SLOW_SOLUTION).json()
+        os.kill(running_worker_pid(service, made["id"]), signal.SIGKILL)
+        judged = wait_judged(client, made["id"])
+    assert judged["result"]["verdict"] == "AC" and judged["tries"] == 2
+    assert done_events(service, made["id"]) == 1
+
+
+@pytest.mark.slow
+def test_a_worker_stopped_past_its_lease_changes_nothing_when_it_resumes(
+    service: Service, alice: dict[str, str]
+) -> None:
+    with service.client(alice["token"]) as client:
+        made = upload(client, "slow.py", SLOW_SOLUTION).json()
+        pid = running_worker_pid(service, made["id"])
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            judged = wait_judged(client, made["id"])
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        time.sleep(6)  # the resumed worker finishes its copy of the run and tries to write
+        again = client.get(f"/api/v1/submissions/{made['id']}").json()
+    assert judged["tries"] == 2 and again == judged
+    assert done_events(service, made["id"]) == 1
+
+
+@pytest.mark.slow
+def test_stopping_the_service_mid_run_loses_nothing_and_a_restart_judges_it(
+    tmp_path: Path,
+) -> None:
+    first = start_service(tmp_path, workers=1)
+    user = first.add_user("dora")
+    with first.client(user["token"]) as client:
+        made = upload(client, "slow.py", SLOW_SOLUTION).json()
+    running_worker_pid(first, made["id"])
+    stop_service(first)
+    assert first.db("select state, tries from run") == [("queued", 0)]
+    second = start_service(tmp_path, workers=1)
+    try:
+        with second.client(user["token"]) as client:
+            judged = wait_judged(client, made["id"])
+        assert judged["result"]["verdict"] == "AC"
+    finally:
+        stop_service(second)

@@ -1,0 +1,112 @@
+"""The run queue on a real SQLite file: claims by compare-and-set, leases, fenced writes,
+the reaper, and tries that end in "judging failed"."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from alembic import command
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from judge.service import queue
+from judge.service.db import make_engine, session_factory
+from judge.service.migrate import alembic_config
+from judge.service.models import Event, Run, RunState
+from tests.service.conftest import queue_runs
+
+Sessions = Callable[[], Session]
+
+
+def _claim_all(url: str, worker: str, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    claimed = []
+    while (held := queue.claim(sessions, worker, lease_s=60)) is not None:
+        assert queue.finish(sessions, held, {"verdict": "AC", "by": worker})
+        claimed.append(held.run_id)
+    engine.dispose()
+    results.put(claimed)
+
+
+def test_eight_workers_racing_for_200_runs_judge_each_exactly_once(
+    db_url: str, sessions: Sessions
+) -> None:
+    ids = queue_runs(sessions, 200)
+    spawn = multiprocessing.get_context("spawn")
+    results = spawn.Queue()
+    workers = [
+        spawn.Process(target=_claim_all, args=(db_url, f"w{index}", results)) for index in range(8)
+    ]
+    for worker in workers:
+        worker.start()
+    claimed = [run for _ in workers for run in results.get(timeout=120)]
+    for worker in workers:
+        worker.join(30)
+        assert worker.exitcode == 0
+    assert sorted(claimed) == sorted(ids)  # every run once, none twice
+    with sessions() as session:
+        runs = session.scalars(select(Run)).all()
+        assert {run.state for run in runs} == {RunState.DONE}
+        assert {run.tries for run in runs} == {1}
+        done = Counter(
+            event.run_id
+            for event in session.scalars(select(Event)).all()
+            if event.payload["state"] == "done"
+        )
+        assert set(done.values()) == {1} and len(done) == 200
+
+
+def test_a_worker_that_lost_its_lease_cannot_write_its_late_result(sessions: Sessions) -> None:
+    [run_id] = queue_runs(sessions, 1)
+    stalled = queue.claim(sessions, "stalled", lease_s=0.05)
+    assert stalled is not None
+    time.sleep(0.1)
+    assert queue.reap(sessions, max_tries=3) == 1
+    assert not queue.renew(sessions, stalled, lease_s=60)
+    fresh = queue.claim(sessions, "fresh", lease_s=60)
+    assert fresh is not None and fresh.run_id == run_id and fresh.tries == 2
+    assert queue.finish(sessions, fresh, {"verdict": "AC"})
+    assert not queue.finish(sessions, stalled, {"verdict": "WA"})  # resumed too late
+    assert queue.give_back(sessions, stalled, "late", max_tries=3) is None
+    with sessions() as session:
+        run = session.get_one(Run, run_id)
+        assert run.state == RunState.DONE and run.result == {"verdict": "AC"}
+        states = [e.payload["state"] for e in session.scalars(select(Event).order_by(Event.id))]
+    assert states == ["queued", "running", "queued", "running", "done"]
+
+
+def test_a_run_that_fails_three_times_becomes_error_and_a_stopping_worker_costs_no_try(
+    sessions: Sessions,
+) -> None:
+    [run_id] = queue_runs(sessions, 1)
+    held = queue.claim(sessions, "w", lease_s=60)
+    assert held is not None
+    assert queue.give_back(sessions, held, "worker stops", 3, count_try=False) is RunState.QUEUED
+    for attempt in range(1, 4):
+        held = queue.claim(sessions, "w", lease_s=60)
+        assert held is not None and held.tries == attempt
+        state = queue.give_back(sessions, held, "the sandbox failed", max_tries=3)
+        assert state is (RunState.ERROR if attempt == 3 else RunState.QUEUED)
+    assert queue.claim(sessions, "w", lease_s=60) is None
+    with sessions() as session:
+        run = session.get_one(Run, run_id)
+        assert run.state == RunState.ERROR and run.error == "the sandbox failed"
+
+
+def test_the_reaper_gives_up_on_a_run_whose_workers_keep_dying(sessions: Sessions) -> None:
+    queue_runs(sessions, 1)
+    for _ in range(3):
+        assert queue.claim(sessions, "dies", lease_s=0.01) is not None
+        time.sleep(0.05)
+        assert queue.reap(sessions, max_tries=3) == 1
+    with sessions() as session:
+        assert session.scalars(select(Run.state)).one() == RunState.ERROR
+        assert queue.queue_stats(session) == {"queued": 0, "running": 0, "oldest_wait_s": 0.0}
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_declare(db_url: str) -> None:
+    command.check(alembic_config(db_url))  # raises when autogenerate would change anything
