@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judge.errors import UsageError
+from judge.service.db import writing
 from judge.service.models import ApiToken, Role, User
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -46,6 +47,7 @@ def add_user(session: Session, name: str, role: Role = Role.CONTESTANT) -> NewUs
     password = secrets.token_urlsafe(12)
     token = secrets.token_urlsafe(32)
     user = User(name=name, role=role, password_hash=PASSWORDS.hash(password))
+    writing(session)
     session.add(user)
     try:
         session.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -19,8 +21,10 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:
-        # pysqlite's own transaction handling is turned off so BEGIN IMMEDIATE below
-        # takes the write lock at the start: no deadlock between two upgrading readers.
+        # pysqlite's own transaction handling is turned off so that the BEGIN below is
+        # ours: readers begin DEFERRED (in WAL mode they never block a writer), writers
+        # begin IMMEDIATE (judge.service.db.writing) and take the write lock first, so
+        # a read-then-write transaction never fails on a snapshot another wrote past.
         connection.isolation_level = None
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -31,9 +35,31 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def writing(session: Session) -> None:
+    """End the session's read transaction, if any, and begin a write transaction.
+
+    On SQLite the write transaction is BEGIN IMMEDIATE: it waits for the write lock at
+    its start (busy_timeout), so what it reads stays true until it commits. Call it
+    before the first statement of every transaction that writes.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@contextmanager
+def write_transaction(sessions: Callable[[], Session]) -> Iterator[Session]:
+    """Yield a session in a write transaction, committed at the end (rolled back on error)."""
+    with sessions() as session:
+        writing(session)
+        yield session
+        session.commit()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from judge.service.db import write_transaction
 from judge.service.models import Event, Run, RunState, Submission, utcnow
 
 Sessions = Callable[[], Session]
@@ -48,7 +49,7 @@ def enqueue(session: Session, submission: Submission) -> Run:
 
 def claim(sessions: Sessions, worker: str, lease_s: float) -> Claim | None:
     """Take the oldest queued run for `worker`, or None when the queue is empty."""
-    with sessions() as session, session.begin():
+    with write_transaction(sessions) as session:
         candidates = session.scalars(
             select(Run.id)
             .where(Run.state == RunState.QUEUED)
@@ -79,7 +80,7 @@ def claim(sessions: Sessions, worker: str, lease_s: float) -> Claim | None:
 
 def renew(sessions: Sessions, held: Claim, lease_s: float) -> bool:
     """Extend the lease of a run still held; False when the lease was lost."""
-    with sessions() as session, session.begin():
+    with write_transaction(sessions) as session:
         renewed = session.execute(
             update(Run)
             .where(*_held(held))
@@ -90,7 +91,7 @@ def renew(sessions: Sessions, held: Claim, lease_s: float) -> bool:
 
 def finish(sessions: Sessions, held: Claim, result: dict[str, Any]) -> bool:
     """Write a run's Result if the lease is still held (fenced); False if it was lost."""
-    with sessions() as session, session.begin():
+    with write_transaction(sessions) as session:
         done = session.execute(
             update(Run)
             .where(*_held(held))
@@ -119,7 +120,7 @@ def give_back(
     is stopping, not failing; the try is not counted. Returns the run's new state, or
     None when the lease was lost.
     """
-    with sessions() as session, session.begin():
+    with write_transaction(sessions) as session:
         run = session.get(Run, held.run_id)
         if run is None or run.lease_token != held.token or run.state != RunState.RUNNING:
             return None
@@ -148,7 +149,7 @@ def give_back(
 def reap(sessions: Sessions, max_tries: int) -> int:
     """Requeue every running run whose lease expired (ERROR after max_tries); return how many."""
     moved = 0
-    with sessions() as session, session.begin():
+    with write_transaction(sessions) as session:
         expired = session.scalars(
             select(Run).where(Run.state == RunState.RUNNING, Run.lease_expires_at < utcnow())
         ).all()
@@ -192,8 +193,9 @@ def _rowcount(result: Any) -> int:
 
 
 def _verdict_payload(result: dict[str, Any]) -> dict[str, Any]:
-    keys = ("verdict", "score", "max_score", "public_score", "wall_s", "peak_mb")
-    return {key: result.get(key) for key in keys if key in result}
+    keys = ("verdict", "score", "max_score", "public_score", "metric")
+    keys_more = ("wall_s", "peak_mb", "message")
+    return {key: result.get(key) for key in (*keys, *keys_more) if key in result}
 
 
 def _event(

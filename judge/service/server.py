@@ -147,7 +147,7 @@ def serve(
         target=_keep, args=(session_factory(engine), settings, pool, stop), name="reaper"
     )
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")
+        uvicorn.Config(create_app(settings, secret), host=host, port=port, log_level="warning")
     )
     pool.start()
     keeper.start()

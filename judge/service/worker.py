@@ -31,7 +31,7 @@ from judge.runner import Judge, unjudged_result
 from judge.sandbox import open_sandbox
 from judge.service import queue
 from judge.service.config import ServiceSettings
-from judge.service.db import make_engine, session_factory
+from judge.service.db import make_engine, session_factory, write_transaction
 from judge.service.models import Submission, User, WorkerBeat, utcnow
 from judge.verdicts import Retry, Verdict
 
@@ -139,7 +139,7 @@ class Worker:
                 log.exception("cannot renew the lease of run %s", held.run_id)
 
     def _beat(self, state: str, run_id: int | None) -> None:
-        with self.sessions() as session, session.begin():
+        with write_transaction(self.sessions) as session:
             session.merge(
                 WorkerBeat(
                     name=self.name, pid=os.getpid(), state=state, run_id=run_id, beat_at=utcnow()

@@ -7,8 +7,6 @@ makes no connection off this machine; the page itself loads nothing from a netwo
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,47 +18,17 @@ from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round
 from judge.rounds.publish import publish
 from judge.rounds.submissions import discover
+from tests.browser import chromium_context
 from tests.rounds.helpers import BANK, five_contestants, fixture_round
 from tests.rounds.test_judging import fake
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 @pytest.fixture
 def browser_page(tmp_path: Path) -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} missing: apt-get install chromium (make host does)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the browser test, but: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path / "profile"
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1280, "height": 900},
-            offline=True,
-        )
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium_context(tmp_path / "profile") as context:
+        yield context.new_page()
 
 
 def published_round(folder: Path) -> Path:

@@ -1,0 +1,109 @@
+"""A live `judge serve` for tests: started on a free 127.0.0.1 port with a real SQLite file,
+real worker processes and the process sandbox on the fixture bank; stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+FIXTURE_BANK = Path(__file__).resolve().parents[1] / "fixtures" / "bank"
+JUDGE = str(Path(sys.executable).parent / "judge")
+STARTER = FIXTURE_BANK / "problems" / "add-arrays" / "starter.py"
+SOLUTION = FIXTURE_BANK / "reference" / "add-arrays" / "accepted" / "solution.py"
+LEASE_S = 2.0
+NOTEBOOK_WITH_MAGIC = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "notebooks" / "with_magic.ipynb"
+).read_bytes()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Service:
+    url: str
+    data: Path
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+
+    def add_user(self, name: str, organiser: bool = False) -> dict[str, str]:
+        command = [JUDGE, "user", "add", name, "--data", str(self.data), "--json"]
+        done = subprocess.run(
+            command + (["--organiser"] if organiser else []),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        made: dict[str, str] = json.loads(done.stdout)
+        return made
+
+    def client(self, token: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"})
+
+    def db(self, query: str, *args: Any) -> list[Any]:
+        with sqlite3.connect(self.data / "judge.db", timeout=30) as connection:
+            return connection.execute(query, args).fetchall()
+
+
+def start_service(tmp_path: Path, workers: int = 2) -> Service:
+    env = {
+        **os.environ,
+        "JUDGE_BANK": str(FIXTURE_BANK),
+        "JUDGE_LEASE_S": str(LEASE_S),
+        "JUDGE_SECRET": "service-tests-secret",
+    }
+    port = free_port()
+    data = tmp_path / "service"
+    process = subprocess.Popen(
+        [
+            JUDGE,
+            "serve",
+            "--data",
+            str(data),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--sandbox",
+            "process",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return Service(url, data, process, env)
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"the service did not start: {process.communicate()[0]}")
+
+
+def stop_service(service: Service) -> str:
+    service.process.send_signal(signal.SIGTERM)
+    output, _ = service.process.communicate(timeout=60)
+    return output
