@@ -23,8 +23,10 @@ from judge.data import Secret
 from judge.errors import SpecError
 from judge.service import api, web
 from judge.service.config import ServiceSettings
+from judge.service.contests import RoundFiles
 from judge.service.db import make_engine, session_factory
 from judge.service.deps import LoginRequired
+from judge.service.errors import Refused
 
 PRACTICE = "practice"
 
@@ -44,6 +46,7 @@ def create_app(settings: ServiceSettings, secret: Secret) -> FastAPI:
     app.state.bank = bank = Bank(settings.bank_dir) if settings.bank_dir else find_bank(Path.cwd())
     app.state.throttle = web.Throttle()
     app.state.practice = PracticeZips(bank, secret, settings.data_dir / PRACTICE)
+    app.state.rounds = RoundFiles(bank, settings.data_dir)
     _errors(app)
     app.get("/healthz")(healthz)
     app.include_router(api.router)
@@ -111,6 +114,10 @@ def _errors(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse({"error": "log in first"}, 401)
         return RedirectResponse("/login", 303)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        return error(request, exc.status, exc.message)
 
     @app.exception_handler(SpecError)
     async def broken_problem(request: Request, exc: SpecError) -> Response:

@@ -9,15 +9,18 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Path as PathParam
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judge.bank import Bank
 from judge.service.accounts import token_hash, user_for_token
 from judge.service.config import ServiceSettings
-from judge.service.models import LoginSession, User, utcnow
+from judge.service.models import LoginSession, Role, User, utcnow
 
 SESSION_COOKIE = "judge_session"
+# A row id in a path: an integer the database can hold (SQLite and PostgreSQL: 64-bit).
+RowId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 
 
 class LoginRequired(Exception):
@@ -108,3 +111,13 @@ def check_csrf(login: LoginSession | None, token: str) -> None:
     """Refuse a form whose CSRF token is not the session's: 403."""
     if login is None or not hmac.compare_digest(login.csrf_token, token or ""):
         raise HTTPException(403, "the form is stale or forged: reload the page and try again")
+
+
+def get_organiser(user: ApiUser) -> User:
+    """The caller, who must be an organiser: 403 otherwise."""
+    if user.role != Role.ORGANISER:
+        raise HTTPException(403, "only an organiser may do this")
+    return user
+
+
+Organiser = Annotated[User, Depends(get_organiser)]

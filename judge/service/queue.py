@@ -218,3 +218,16 @@ def _event(
             payload={"state": state, **payload},
         )
     )
+
+
+def rejudge(session: Session, submission: Submission) -> Run:
+    """Supersede the submission's current run and queue a new one (caller commits).
+
+    A superseded run still being judged loses its lease: its result is never written.
+    """
+    session.execute(
+        update(Run)
+        .where(Run.submission_id == submission.id, Run.state != RunState.SUPERSEDED)
+        .values(state=RunState.SUPERSEDED, lease_token=None, lease_expires_at=None)
+    )
+    return enqueue(session, submission)

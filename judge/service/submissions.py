@@ -18,20 +18,14 @@ from judge.errors import InvalidSource
 from judge.runner import read_source
 from judge.service import queue
 from judge.service.config import ServiceSettings
+from judge.service.contests import check_can_submit, round_row
 from judge.service.db import writing
-from judge.service.models import Run, RunState, Submission, User
+from judge.service.errors import Refused
+from judge.service.models import Role, Run, RunState, Submission, User
+from judge.service.models import Round as RoundRow
 
 SUFFIXES = (".py", ".ipynb")
 JUDGING_FAILED = "judging failed; this is not your fault and is not charged"
-
-
-class Refused(Exception):
-    """A submission the service will not take: the HTTP status and a one-line reason."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class SubmissionOut(BaseModel):
@@ -39,6 +33,7 @@ class SubmissionOut(BaseModel):
 
     id: int
     problem: str
+    round: str | None = None
     filename: str
     sha256: str
     submitted_at: datetime
@@ -57,11 +52,15 @@ def accept(
     filename: str,
     content: bytes,
     key: str | None = None,
+    round_name: str | None = None,
 ) -> tuple[Submission, bool]:
-    """Store a practice submission and queue its run, in one transaction.
+    """Store a submission (practice, or in the round named) and queue its run, in one
+    transaction.
 
     Returns the submission and whether it is new: an Idempotency-Key seen before gives
-    the earlier one. Raises Refused (nothing stored) for a file the judge cannot take.
+    the earlier one. Raises Refused (nothing stored) for a file the judge cannot take,
+    or one outside the round's window or over its limit (checked in the transaction of
+    the insert, so N+1 files sent at once against a limit of N store exactly N).
     """
     if problem not in bank.slugs():
         raise Refused(404, f"no problem {problem!r} in the bank")
@@ -75,8 +74,14 @@ def accept(
     if key and (earlier := _by_key(session, user, key)) is not None:
         session.commit()
         return earlier, False
+    round_id = None
+    if round_name:
+        contest = round_row(session, round_name)
+        check_can_submit(session, contest, user, problem)
+        round_id = contest.id
     row = Submission(
         user_id=user.id,
+        round_id=round_id,
         slug=problem,
         filename=name,
         content=content,
@@ -97,24 +102,77 @@ def accept(
     return row, True
 
 
-def view(session: Session, row: Submission) -> SubmissionOut:
-    """Return a submission with its current run's state and, once judged, its Result."""
+def view(session: Session, row: Submission, viewer: User) -> SubmissionOut:
+    """Return a submission with its current run's state and, once judged, its Result as
+    `viewer` may see it: in a round whose final board is not published, a contestant
+    sees the public part only (redacted)."""
     run = session.scalars(
         select(Run)
         .where(Run.submission_id == row.id, Run.state != RunState.SUPERSEDED)
         .order_by(Run.id.desc())
     ).first()
+    result = run.result if run and run.state == RunState.DONE else None
+    if result is not None and row.round_id is not None and viewer.role != Role.ORGANISER:
+        contest = session.get_one(RoundRow, row.round_id)
+        if contest.published_at is None:
+            result = public_part(result)
     return SubmissionOut(
         id=row.id,
         problem=row.slug,
+        round=session.get_one(RoundRow, row.round_id).name if row.round_id else None,
         filename=row.filename,
         sha256=row.sha256,
         submitted_at=row.created_at,
         state=run.state if run else RunState.QUEUED,
         tries=run.tries if run else 0,
-        result=run.result if run and run.state == RunState.DONE else None,
+        result=result,
         error=JUDGING_FAILED if run and run.state == RunState.ERROR else None,
     )
+
+
+# Verdicts that say nothing about the hidden private part: shown during a round.
+RUN_VERDICTS = {"RE", "TLE", "MLE", "OLE", "IO", "CE", "IE"}
+
+
+def public_part(result: dict[str, Any]) -> dict[str, Any]:
+    """Return what a contestant sees of a Result during a round: the public part only.
+
+    AC and WA are decided on the private part, so they become "scored"; the private
+    score and metric are left out; the message says the public metric.
+    """
+    verdict = result.get("verdict")
+    metric = dict(result.get("metric") or {})
+    shown = {
+        key: result.get(key)
+        for key in (
+            "problem",
+            "max_score",
+            "public_score",
+            "public_metric",
+            "sandbox",
+            "wall_s",
+            "cpu_s",
+            "peak_mb",
+        )
+    }
+    if verdict in RUN_VERDICTS:
+        return {
+            **shown,
+            "verdict": verdict,
+            "message": result.get("message", ""),
+            "score": 0.0,
+            "metric": {"name": metric.get("name"), "value": None},
+        }
+    public = result.get("public_metric")
+    text = f"{metric.get('name')} = {public:.4f} on the public part" if public is not None else ""
+    return {
+        **shown,
+        "verdict": "scored",
+        "score": result.get("public_score", 0.0),
+        "metric": {"name": metric.get("name"), "value": public},
+        "message": f"Scored on the public part: {text}. The final (private) score is shown "
+        "when the organiser publishes the final board.",
+    }
 
 
 def _by_key(session: Session, user: User, key: str) -> Submission | None:

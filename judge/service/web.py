@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import io
 import json
 import secrets
 import time
+import zipfile
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -32,6 +34,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from judge.bank import Bank
+from judge.service import contests, queue
 from judge.service.accounts import check_password, token_hash
 from judge.service.db import writing
 from judge.service.deps import (
@@ -44,8 +47,20 @@ from judge.service.deps import (
     get_page_user,
     same_site,
 )
-from judge.service.models import Event, LoginSession, Run, RunState, Submission, User, utcnow
-from judge.service.submissions import Refused, accept, view
+from judge.service.errors import Refused
+from judge.service.models import (
+    Event,
+    LoginSession,
+    Role,
+    Run,
+    RunState,
+    Submission,
+    User,
+    WorkerBeat,
+    utcnow,
+)
+from judge.service.models import Round as RoundRow
+from judge.service.submissions import accept, view
 from judge.spec import SECTIONS
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -312,7 +327,7 @@ def submissions_page(
         "submissions.html",
         user=user,
         csrf=login.csrf_token if login else "",
-        submissions=[view(session, row) for row in rows],
+        submissions=[view(session, row, user) for row in rows],
         last_event=last_event or 0,
     )
 
@@ -351,7 +366,7 @@ async def events(request: Request) -> StreamingResponse:
         while time.monotonic() < ends and not await request.is_disconnected():
             for event_id, payload, submission_id in await run_in_threadpool(newer, after):
                 after = event_id
-                data = {"submission": submission_id, **payload}
+                data = {"submission": submission_id, "state": payload.get("state")}
                 yield f"id: {event_id}\nevent: run\ndata: {_json(data)}\n\n"
             await asyncio.sleep(EVENT_POLL_S)
 
@@ -362,3 +377,284 @@ async def events(request: Request) -> StreamingResponse:
 
 def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"))
+
+
+# ---- rounds ------------------------------------------------------------------------------
+
+
+def _round_context(session: Session, request: Request, name: str, user: User) -> dict[str, Any]:
+    row = contests.round_row(session, name)
+    files: contests.RoundFiles = request.app.state.rounds
+    spec = files.load(row.name).spec
+    mine = session.scalars(
+        select(Submission)
+        .where(Submission.round_id == row.id, Submission.user_id == user.id)
+        .order_by(Submission.id)
+    ).all()
+    best: dict[str, float] = {}
+    last: dict[str, str] = {}
+    used: dict[str, int] = defaultdict(int)
+    for item in mine:
+        shown = view(session, item, user)
+        used[item.slug] += shown.error is None
+        if shown.result is not None:
+            best[item.slug] = max(best.get(item.slug, 0.0), float(shown.result["score"]))
+            last[item.slug] = str(shown.result["verdict"])
+        elif shown.error:
+            last[item.slug] = "failed"
+    problems = [
+        {
+            "slug": item.slug,
+            "title": files.bank.problem(item.slug).spec.title,
+            "points": item.points,
+            "best": best.get(item.slug),
+            "last": last.get(item.slug, ""),
+            "used": used[item.slug],
+            "limit": spec.limit_for(item.slug),
+        }
+        for item in spec.problems
+    ]
+    now = utcnow()
+    state = (
+        "not started"
+        if row.starts_at is None or now < row.starts_at
+        else "ended"
+        if row.ends_at is not None and now >= row.ends_at
+        else "running"
+    )
+    return {
+        "round": row,
+        "spec": spec,
+        "problems": problems,
+        "state": state,
+        "frozen": contests.freeze_moment(row),
+    }
+
+
+@router.get("/rounds", response_class=HTMLResponse)
+def rounds_page(
+    request: Request, session: SessionDep, user: PageUser, login: LoginDep
+) -> HTMLResponse:
+    rows = session.scalars(select(RoundRow).order_by(RoundRow.id.desc())).all()
+    return render(
+        request,
+        "rounds.html",
+        user=user,
+        csrf=login.csrf_token if login else "",
+        rounds=rows,
+        now=utcnow(),
+    )
+
+
+@router.get("/rounds/{name}", response_class=HTMLResponse)
+def round_home(
+    request: Request, name: str, session: SessionDep, user: PageUser, login: LoginDep
+) -> HTMLResponse:
+    context = _round_context(session, request, name, user)
+    return render(
+        request,
+        "round.html",
+        user=user,
+        csrf=login.csrf_token if login else "",
+        key=secrets.token_urlsafe(16),
+        error=request.query_params.get("error", ""),
+        **context,
+    )
+
+
+@router.post("/rounds/{name}/submit", dependencies=[Depends(same_site)])
+def round_submit(
+    request: Request,
+    name: str,
+    session: SessionDep,
+    user: PageUser,
+    login: LoginDep,
+    file: Annotated[UploadFile, File()],
+    problem: Annotated[str, Form(max_length=64)],
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    key: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    check_csrf(login, csrf)
+    settings = request.app.state.settings
+    content = file.file.read(settings.upload_max_bytes + 1)
+    try:
+        accept(
+            session,
+            user,
+            request.app.state.bank,
+            settings,
+            problem,
+            file.filename or "",
+            content,
+            key or None,
+            name,
+        )
+    except Refused as exc:
+        session.rollback()
+        context = _round_context(session, request, name, user)
+        return render(
+            request,
+            "round.html",
+            exc.status,
+            user=user,
+            csrf=csrf,
+            key=secrets.token_urlsafe(16),
+            error=exc.message,
+            **context,
+        )
+    return RedirectResponse("/submissions", 303)
+
+
+@router.get("/rounds/{name}/scoreboard", response_class=HTMLResponse)
+def scoreboard_page(
+    request: Request, name: str, session: SessionDep, user: PageUser, login: LoginDep
+) -> HTMLResponse:
+    row = contests.round_row(session, name)
+    files: contests.RoundFiles = request.app.state.rounds
+    shown = contests.boards(session, files, row, user)
+    spec = files.load(row.name).spec
+    return render(
+        request,
+        "scoreboard.html",
+        user=user,
+        csrf=login.csrf_token if login else "",
+        round=row,
+        spec=spec,
+        public=shown.public,
+        private=shown.private,
+        frozen=shown.frozen_at,
+    )
+
+
+# ---- the organiser ------------------------------------------------------------------------
+
+
+def organiser(user: PageUser) -> User:
+    if user.role != Role.ORGANISER:
+        raise HTTPException(403, "only an organiser may open this page")
+    return user
+
+
+OrganiserPage = Annotated[User, Depends(organiser)]
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(
+    request: Request, session: SessionDep, user: OrganiserPage, login: LoginDep, error: str = ""
+) -> HTMLResponse:
+    bank: Bank = request.app.state.bank
+    available = sorted(p.stem for p in (bank.root / "rounds").glob("*.yaml"))
+    rows = session.scalars(select(RoundRow).order_by(RoundRow.id.desc())).all()
+    workers = session.scalars(select(WorkerBeat).order_by(WorkerBeat.name)).all()
+    return render(
+        request,
+        "admin.html",
+        user=user,
+        csrf=login.csrf_token if login else "",
+        rounds=rows,
+        available=available,
+        stats=queue.queue_stats(session),
+        workers=workers,
+        now=utcnow(),
+        error=error,
+    )
+
+
+@router.post("/admin/rounds", dependencies=[Depends(same_site)])
+def admin_create_round(
+    request: Request,
+    session: SessionDep,
+    user: OrganiserPage,
+    login: LoginDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    bank_round: Annotated[str, Form(max_length=64)] = "",
+    freeze_minutes: Annotated[int, Form(ge=0, le=10_080)] = 0,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    check_csrf(login, csrf)
+    bank: Bank = request.app.state.bank
+    if file is not None and file.filename:
+        source = file.file.read(100_001).decode("utf-8", errors="replace")
+    elif bank_round and (bank.root / "rounds" / f"{Path(bank_round).name}.yaml").is_file():
+        source = (bank.root / "rounds" / f"{Path(bank_round).name}.yaml").read_text("utf-8")
+    else:
+        raise Refused(422, "choose one of the bank's rounds or upload a round file")
+    contests.create_round(session, request.app.state.rounds, source, freeze_minutes)
+    return RedirectResponse("/admin", 303)
+
+
+@router.post("/admin/rounds/{name}/{action}", dependencies=[Depends(same_site)])
+def admin_round_action(
+    request: Request,
+    name: str,
+    action: str,
+    session: SessionDep,
+    user: OrganiserPage,
+    login: LoginDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    minutes: Annotated[int, Form(ge=1, le=10_080)] = 10,
+    problem: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    check_csrf(login, csrf)
+    row = contests.round_row(session, name)
+    files = request.app.state.rounds
+    if action == "start":
+        contests.start(session, files, row)
+    elif action == "end":
+        contests.end(session, row)
+    elif action in ("freeze", "thaw"):
+        contests.freeze(session, row, action == "freeze")
+    elif action == "publish":
+        contests.publish_private(session, row)
+    elif action == "extend":
+        contests.extend(session, row, minutes)
+    elif action == "rejudge":
+        writing(session)
+        for item in session.scalars(
+            select(Submission).where(Submission.round_id == row.id, Submission.slug == problem)
+        ).all():
+            queue.rejudge(session, item)
+        session.commit()
+    else:
+        raise HTTPException(404, f"no action {action!r}")
+    return RedirectResponse("/admin", 303)
+
+
+@router.get("/admin/rounds/{name}/scoreboard.{kind}")
+def admin_download_board(
+    request: Request, name: str, kind: str, session: SessionDep, user: OrganiserPage
+) -> Response:
+    if kind not in ("csv", "html"):
+        raise HTTPException(404, "scoreboard.csv or scoreboard.html")
+    row = contests.round_row(session, name)
+    made = contests.published(session, request.app.state.rounds, row)
+    text = made.csv if kind == "csv" else made.html
+    media = "text/csv" if kind == "csv" else "text/html"
+    return Response(
+        text,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}-scoreboard.{kind}"'},
+    )
+
+
+@router.get("/admin/rounds/{name}/submissions.zip")
+def admin_download_submissions(
+    request: Request, name: str, session: SessionDep, user: OrganiserPage
+) -> Response:
+    row = contests.round_row(session, name)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item, owner in session.execute(
+            select(Submission, User.name)
+            .join(User, User.id == Submission.user_id)
+            .where(Submission.round_id == row.id)
+            .order_by(Submission.id)
+        ).all():
+            stamp = item.created_at.strftime("%Y%m%dT%H%M%S")
+            suffix = Path(item.filename).suffix
+            archive.writestr(f"{name}/{owner}/{item.slug}.{stamp}-{item.id}{suffix}", item.content)
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}-submissions.zip"'},
+    )

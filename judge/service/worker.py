@@ -31,7 +31,9 @@ from judge.runner import Judge, unjudged_result
 from judge.sandbox import open_sandbox
 from judge.service import queue
 from judge.service.config import ServiceSettings
+from judge.service.contests import RoundFiles
 from judge.service.db import make_engine, session_factory, write_transaction
+from judge.service.models import Round as RoundRow
 from judge.service.models import Submission, User, WorkerBeat, utcnow
 from judge.verdicts import Retry, Verdict
 
@@ -58,6 +60,7 @@ class Worker:
         self.judge = judge
         self.name = name
         self.cores = cores
+        self.rounds = RoundFiles(judge.bank, settings.data_dir)
         self.stopping = threading.Event()
 
     def run_forever(self) -> None:
@@ -112,7 +115,14 @@ class Worker:
             submission = session.get_one(Submission, held.submission_id)
             contestant = session.get_one(User, submission.user_id).name
             slug, filename, content = submission.slug, submission.filename, submission.content
-        problem = self.judge.bank.problem(slug)
+            contest = session.get(RoundRow, submission.round_id) if submission.round_id else None
+            round_name = contest.name if contest else None
+        # A round's problems carry the round's public split (judge.rounds.roundfile).
+        problem = (
+            self.rounds.load(round_name).problems[slug]
+            if round_name
+            else self.judge.bank.problem(slug)
+        )
         sandbox = self.judge.sandbox.name
         cpuset = cores_for(self.cores, problem.spec.limits.cpus) if self.cores else None
         with tempfile.TemporaryDirectory(prefix="judge-submission-") as folder:

@@ -73,3 +73,33 @@ def test_the_scoreboard_shows_the_ranking_and_the_plots_in_chromium(
     assert pixels.std() > 0.1
     assert {url.split(":", 1)[0] for url in requests} <= {"file", "data"}
     print(f"screenshot: {pixels.shape[1]}x{pixels.shape[0]} px, {shot.stat().st_size} bytes")
+
+
+def test_eight_problems_fit_a_laptop_screen_with_rank_name_and_total_first(
+    tmp_path: Path, browser_page: object
+) -> None:
+    from playwright.sync_api import Page
+
+    from judge.bank import Bank
+    from judge.rounds.records import Manifest
+    from judge.rounds.roundfile import load_round, round_path
+    from judge.rounds.standings import compute_standings
+
+    page: Page = browser_page  # type: ignore[assignment]
+    bank = Bank(Path(__file__).resolve().parents[2])
+    round_ = load_round(bank, round_path(bank, "mock-round-1"))
+    assert len(round_.slugs) == 8
+    names = [f"contestant-with-a-long-name-{i}" for i in range(12)]
+    manifest = Manifest(round_.name, "subs", names, [])
+    private = compute_standings(round_.spec, names, [], "private")
+    public = compute_standings(round_.spec, names, [], "public")
+    html = tmp_path / "board.html"
+    html.write_text(publish(round_, private, public, [], manifest).html)
+    page.goto(html.as_uri())
+    table = page.locator("table.ranking[data-board=private]")
+    heads = [h.inner_text().split("\n")[0] for h in table.locator("thead th").all()]
+    assert heads[:3] == ["#", "contestant", "total"]
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the board runs {overflow} px off the right edge at 1280 px"
+    box = table.locator("tbody tr").first.locator("td.total").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1280

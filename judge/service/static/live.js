@@ -11,23 +11,34 @@
     cell.textContent = text;
     if (cls !== undefined) cell.className = name + " " + cls;
   };
+  // The event says a run moved; what the contestant may see of it (in a round: the
+  // public part only) comes from the API, the one place that decides.
+  const show = (row, found) => {
+    set(row, "state", found.state);
+    const r = found.result;
+    if (r) {
+      set(row, "verdict", r.verdict, "v-" + r.verdict);
+      set(row, "score", r.score.toFixed(1) + " / " + r.max_score);
+      const metric = r.metric || {};
+      set(row, "metric", metric.value === null || metric.value === undefined
+        ? "" : metric.name + " " + metric.value.toFixed(4));
+      set(row, "time", r.wall_s.toFixed(2) + " s");
+      set(row, "memory", Math.round(r.peak_mb) + " MiB");
+      set(row, "message", r.message || "");
+    } else if (found.error) {
+      set(row, "verdict", "failed");
+      set(row, "message", found.error);
+    }
+  };
   source.addEventListener("run", (message) => {
     const event = JSON.parse(message.data);
     const row = table.querySelector('tr[data-id="' + event.submission + '"]');
     if (!row) { return; }
     set(row, "state", event.state);
-    if (event.state === "done") {
-      set(row, "verdict", event.verdict, "v-" + event.verdict);
-      set(row, "score", event.score.toFixed(1) + " / " + event.max_score);
-      const metric = event.metric || {};
-      set(row, "metric", metric.value === null || metric.value === undefined
-        ? "" : metric.name + " " + metric.value.toFixed(4));
-      set(row, "time", event.wall_s.toFixed(2) + " s");
-      set(row, "memory", Math.round(event.peak_mb) + " MiB");
-      set(row, "message", event.message || "");
-    } else if (event.state === "error") {
-      set(row, "verdict", "failed");
-      set(row, "message", "judging failed; this is not your fault and is not charged");
+    if (event.state === "done" || event.state === "error") {
+      fetch("/api/v1/submissions/" + event.submission, { headers: { Accept: "application/json" } })
+        .then((response) => response.json())
+        .then((found) => show(row, found));
     }
   });
 })();

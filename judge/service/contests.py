@@ -1,0 +1,312 @@
+"""Rounds in the service: created from a round file, run live by an organiser (start,
+extend, freeze, end, publish), with the submission window and quota enforced when a
+file is submitted, and scoreboards built by the same code as `judge round report`.
+
+Every contestant takes part in every round. The public board is what contestants see
+during the round; while the round is frozen it counts only files submitted before the
+freeze. The private (final) board is the organiser's until it is published.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from judge.bank import Bank
+from judge.errors import SpecError
+from judge.rounds.publish import Published, publish
+from judge.rounds.records import Manifest, Record
+from judge.rounds.roundfile import Round, load_round
+from judge.rounds.standings import Board, Standings, compute_standings
+from judge.service.db import writing
+from judge.service.errors import Refused
+from judge.service.models import (
+    Role,
+    Run,
+    RunState,
+    Submission,
+    User,
+    utcnow,
+)
+from judge.service.models import Round as RoundRow
+from judge.service.models import RoundProblem as RoundProblemRow
+from judge.verdicts import Result
+
+ROUNDS = "rounds"
+
+
+class RoundFiles:
+    """The round files the service was given, kept in data_dir/rounds and loaded once."""
+
+    def __init__(self, bank: Bank, data_dir: Path) -> None:
+        self.bank = bank
+        self.folder = data_dir / ROUNDS
+        self._loaded: dict[str, Round] = {}
+        self._lock = threading.Lock()
+
+    def load(self, name: str) -> Round:
+        with self._lock:
+            if name not in self._loaded:
+                self._loaded[name] = load_round(self.bank, self.folder / f"{name}.yaml")
+            return self._loaded[name]
+
+    def check(self, name: str, source: str) -> Round:
+        """Validate a round file's text (SpecError says what is wrong) without keeping it."""
+        staging = self.folder / ".staging" / f"{name}.yaml"
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        staging.write_text(source, encoding="utf-8")
+        try:
+            return load_round(self.bank, staging)
+        finally:
+            staging.unlink(missing_ok=True)
+
+    def keep(self, name: str, source: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"{name}.yaml").write_text(source, encoding="utf-8")
+
+
+def create_round(
+    session: Session, files: RoundFiles, source: str, freeze_minutes: int = 0
+) -> RoundRow:
+    """Add a round from a round file's text; Refused if it is invalid or its name is taken."""
+    try:
+        name = str((yaml.safe_load(source) or {}).get("name", ""))
+    except (yaml.YAMLError, AttributeError):
+        raise Refused(422, "the round file is not a YAML mapping") from None
+    try:
+        round_ = files.check(name or "unnamed", source)
+    except SpecError as exc:
+        message = str(exc).split(": ", 1)[-1] if ".staging" in str(exc) else str(exc)
+        raise Refused(422, f"the round file: {message}") from None
+    spec = round_.spec
+    writing(session)
+    row = RoundRow(
+        name=spec.name,
+        title=spec.title,
+        source=source,
+        starts_at=spec.start,
+        ends_at=spec.end,
+        freeze_minutes=freeze_minutes,
+        submission_limit=spec.submission_limit,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Refused(409, f"a round named {spec.name!r} exists already") from None
+    for position, item in enumerate(spec.problems):
+        session.add(
+            RoundProblemRow(round_id=row.id, slug=item.slug, points=item.points, position=position)
+        )
+    files.keep(spec.name, source)
+    session.commit()
+    return row
+
+
+def round_row(session: Session, name: str) -> RoundRow:
+    row = session.scalars(select(RoundRow).where(RoundRow.name == name)).first()
+    if row is None:
+        raise Refused(404, f"no round {name!r}")
+    return row
+
+
+# ---- the organiser's controls ---------------------------------------------------------
+
+
+def start(session: Session, files: RoundFiles, row: RoundRow) -> None:
+    """Start the round now; it lasts the round file's duration."""
+    if row.starts_at is not None and row.starts_at <= utcnow():
+        raise Refused(409, f"{row.name} started at {row.starts_at:%H:%M} UTC already")
+    now = utcnow()
+    writing(session)
+    row.starts_at = now
+    row.ends_at = now + timedelta(minutes=files.load(row.name).spec.duration_minutes)
+    session.commit()
+
+
+def extend(session: Session, row: RoundRow, minutes: int) -> None:
+    """Move the end later by `minutes` (a round that ended opens again)."""
+    if row.ends_at is None:
+        raise Refused(409, f"{row.name} has not started")
+    writing(session)
+    row.ends_at = max(row.ends_at, utcnow()) + timedelta(minutes=minutes)
+    session.commit()
+
+
+def end(session: Session, row: RoundRow) -> None:
+    """End the round now."""
+    if row.starts_at is None or row.starts_at > utcnow():
+        raise Refused(409, f"{row.name} has not started")
+    writing(session)
+    row.ends_at = min(row.ends_at or utcnow(), utcnow())
+    session.commit()
+
+
+def freeze(session: Session, row: RoundRow, frozen: bool = True) -> None:
+    """Freeze the public board now (files submitted after it stay off it), or thaw it."""
+    writing(session)
+    row.frozen_at = utcnow() if frozen else None
+    row.freeze_minutes = row.freeze_minutes if frozen else 0
+    session.commit()
+
+
+def publish_private(session: Session, row: RoundRow) -> None:
+    """Show the private (final) board to contestants; only after the round ended."""
+    if row.ends_at is None or row.ends_at > utcnow():
+        raise Refused(409, f"{row.name} has not ended: end it first")
+    writing(session)
+    row.published_at = utcnow()
+    session.commit()
+
+
+# ---- the window and the quota ----------------------------------------------------------
+
+
+def check_can_submit(session: Session, row: RoundRow, user: User, slug: str) -> None:
+    """Refuse (403) a file outside the round's window, for a problem not in it, or over
+    the problem's submission limit; call inside the write transaction of the insert."""
+    now = utcnow()
+    if row.starts_at is None or now < row.starts_at:
+        raise Refused(403, f"{row.name} has not started yet")
+    if row.ends_at is not None and now >= row.ends_at:
+        raise Refused(403, f"{row.name} ended at {row.ends_at:%Y-%m-%d %H:%M} UTC")
+    limits = {
+        p.slug: p
+        for p in session.scalars(select(RoundProblemRow).where(RoundProblemRow.round_id == row.id))
+    }
+    if slug not in limits:
+        raise Refused(404, f"{slug!r} is not a problem of {row.name}")
+    limit = row.submission_limit or 0
+    charged = charged_submissions(session, row, user, slug)
+    if limit and charged >= limit:
+        raise Refused(429, f"{slug}: the limit of {limit} submission(s) in {row.name} is used")
+
+
+def charged_submissions(session: Session, row: RoundRow, user: User, slug: str) -> int:
+    """Files of `user` for `slug` in the round that count against the limit: every one
+    whose judging did not fail (a run in state ERROR is not charged)."""
+    failed = select(Run.submission_id).where(Run.state == RunState.ERROR).scalar_subquery()
+    return int(
+        session.scalar(
+            select(func.count(Submission.id)).where(
+                Submission.round_id == row.id,
+                Submission.user_id == user.id,
+                Submission.slug == slug,
+                Submission.id.not_in(failed),
+            )
+        )
+        or 0
+    )
+
+
+# ---- boards ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Boards:
+    """What one viewer may see of a round's boards."""
+
+    public: Standings
+    private: Standings | None  # None: not published and not an organiser
+    frozen_at: datetime | None
+
+
+def freeze_moment(row: RoundRow) -> datetime | None:
+    """When the public board stopped counting new files (a manual freeze, or the last
+    freeze_minutes of the round), if it has."""
+    moments = [row.frozen_at] if row.frozen_at else []
+    if row.freeze_minutes and row.ends_at is not None:
+        moments.append(row.ends_at - timedelta(minutes=row.freeze_minutes))
+    moment = min(moments, default=None)
+    return moment if moment is not None and moment <= utcnow() else None
+
+
+def records(session: Session, row: RoundRow, before: datetime | None = None) -> list[Record]:
+    """The round's judged files as the rounds module's Records (the current run of each)."""
+    query = (
+        select(Submission, Run, User.name)
+        .join(Run, Run.submission_id == Submission.id)
+        .join(User, User.id == Submission.user_id)
+        .where(Submission.round_id == row.id, Run.state == RunState.DONE)
+    )
+    if before is not None:
+        query = query.where(Submission.created_at < before)
+    found = []
+    for submission, run, name in session.execute(query).all():
+        assert run.result is not None and run.finished_at is not None
+        found.append(
+            Record(
+                key=f"{name}/{submission.slug}/{submission.id}",
+                contestant=name,
+                problem=submission.slug,
+                file=submission.filename,
+                sha256=submission.sha256,
+                submitted_at=submission.created_at,
+                judged_at=run.finished_at,
+                result=Result.from_dict(run.result),
+            )
+        )
+    return found
+
+
+def contestants(session: Session) -> list[str]:
+    return list(session.scalars(select(User.name).where(User.role == Role.CONTESTANT)))
+
+
+def boards(session: Session, files: RoundFiles, row: RoundRow, viewer: User) -> Boards:
+    """The boards `viewer` may see now: the public one (frozen for contestants), and the
+    private one for an organiser or once published."""
+    spec = files.load(row.name).spec
+    names = contestants(session)
+    frozen = freeze_moment(row)
+    organiser = viewer.role == Role.ORGANISER
+    shown_public = records(session, row, None if organiser else frozen)
+    public = compute_standings(spec, names, shown_public, "public")
+    private = None
+    if organiser or row.published_at is not None:
+        private = compute_standings(spec, names, records(session, row), "private")
+    return Boards(public, private, frozen)
+
+
+def published(session: Session, files: RoundFiles, row: RoundRow) -> Published:
+    """The standalone scoreboard (CSV and HTML) of the round, as `judge round report`."""
+    round_ = files.load(row.name)
+    found = records(session, row)
+    names = contestants(session)
+    manifest = Manifest(
+        round=row.name, submissions_dir="(the live service)", contestants=names, missing=[]
+    )
+    private = compute_standings(round_.spec, names, found, "private")
+    public = compute_standings(round_.spec, names, found, "public")
+    return publish(round_, private, public, found, manifest)
+
+
+def standings_json(standings: Standings, board: Board) -> dict[str, Any]:
+    return {
+        "board": board,
+        "rows": [
+            {
+                "rank": row.rank,
+                "contestant": row.contestant,
+                "total": row.total,
+                "cells": {
+                    slug: {
+                        "points": cell.points,
+                        "verdict": str(cell.verdict),
+                        "submissions": cell.submissions,
+                    }
+                    for slug, cell in row.cells.items()
+                },
+            }
+            for row in standings.rows
+        ],
+    }
