@@ -801,6 +801,45 @@ def user_add(
         console.print(f"{made.role} {made.name}: password {made.password}, API token {made.token}")
 
 
+@user_app.command("import")
+def user_import(
+    csv_file: Annotated[
+        Path, typer.Argument(help="One name per row; optional 2nd column: organiser.")
+    ],
+    data: Annotated[Path, typer.Option(help=DATA_HELP)] = Path("service-data"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
+    """Add every user a CSV lists (all or none); prints each password and token once."""
+    settings = _service_settings(data)
+    from judge.service.accounts import import_users
+    from judge.service.db import make_engine, session_factory
+    from judge.service.migrate import upgrade
+
+    try:
+        text = csv_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{csv_file}: cannot read it ({exc})", 2)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.url())
+    engine = make_engine(settings.url())
+    try:
+        with session_factory(engine)() as session:
+            made = import_users(session, text)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(
+            json.dumps([{"name": m.name, "password": m.password, "token": m.token} for m in made])
+        )
+        return
+    table = Table("name", "role", "password", "API token")
+    for m in made:
+        table.add_row(m.name, str(m.role), m.password, m.token)
+    console.print(table)
+
+
 SERVER_HELP = "The service's address, e.g. http://127.0.0.1:8000."
 TOKEN_HELP = "Your API token (default: $JUDGE_TOKEN)."
 

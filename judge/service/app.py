@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from judge.bank import Bank, find_bank, problem_digest
 from judge.bundle import export_bundle
@@ -45,6 +46,7 @@ def create_app(settings: ServiceSettings, secret: Secret) -> FastAPI:
     app.state.settings = settings
     app.state.bank = bank = Bank(settings.bank_dir) if settings.bank_dir else find_bank(Path.cwd())
     app.state.throttle = web.Throttle()
+    app.state.catalogue = web.Catalogue(bank)
     app.state.practice = PracticeZips(bank, secret, settings.data_dir / PRACTICE)
     app.state.rounds = RoundFiles(bank, settings.data_dir)
     _errors(app)
@@ -52,7 +54,52 @@ def create_app(settings: ServiceSettings, secret: Secret) -> FastAPI:
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
+    # The largest body a request may carry: an upload at the cap plus the form around it.
+    app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes + 64 * 1024)
     return app
+
+
+class BodyLimit:
+    """Refuse (413) a request whose body is larger than `max_bytes`, before it is stored:
+    by its Content-Length when it says one, else by counting what arrives."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"error": f"the request is over the {self.max_bytes} byte cap"}, 413
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def healthz() -> dict[str, bool]:

@@ -24,7 +24,7 @@ from judge.bank import Bank
 from judge.errors import SpecError
 from judge.rounds.publish import Published, publish
 from judge.rounds.records import Manifest, Record
-from judge.rounds.roundfile import Round, load_round
+from judge.rounds.roundfile import Round, RoundSpec, load_round
 from judge.rounds.standings import Board, Standings, compute_standings
 from judge.service.db import writing
 from judge.service.errors import Refused
@@ -185,7 +185,7 @@ def check_can_submit(session: Session, row: RoundRow, user: User, slug: str) -> 
     }
     if slug not in limits:
         raise Refused(404, f"{slug!r} is not a problem of {row.name}")
-    limit = row.submission_limit or 0
+    limit = RoundSpec.model_validate(yaml.safe_load(row.source)).limit_for(slug)
     charged = charged_submissions(session, row, user, slug)
     if limit and charged >= limit:
         raise Refused(429, f"{slug}: the limit of {limit} submission(s) in {row.name} is used")

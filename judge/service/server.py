@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 FIRST_ORGANISER = "organiser"
 # How long a stopping worker may take to give its run back before it is killed.
 WORKER_STOP_S = 30.0
+# How long open requests (event streams) may take to finish once a stop is asked.
+GRACEFUL_S = 3
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,14 @@ def serve(
         target=_keep, args=(session_factory(engine), settings, pool, stop), name="reaper"
     )
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, secret), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings, secret),
+            host=host,
+            port=port,
+            log_level="warning",
+            # Open event streams would hold a graceful shutdown forever: cut them.
+            timeout_graceful_shutdown=GRACEFUL_S,
+        )
     )
     pool.start()
     keeper.start()

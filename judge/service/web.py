@@ -17,6 +17,7 @@ import hmac
 import io
 import json
 import secrets
+import threading
 import time
 import zipfile
 from collections import defaultdict, deque
@@ -34,8 +35,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from judge.bank import Bank
+from judge.errors import UsageError
 from judge.service import contests, queue
-from judge.service.accounts import check_password, token_hash
+from judge.service.accounts import check_password, import_users, token_hash
 from judge.service.db import writing
 from judge.service.deps import (
     SESSION_COOKIE,
@@ -102,6 +104,28 @@ class Throttle:
 
 
 router = APIRouter()
+
+
+class Catalogue:
+    """The bank's problems as the pages show them, loaded once (specs parse slowly: a page
+    must not load 26 of them per request). Restart the service after changing the bank."""
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+        self.problems = {slug: bank.problem(slug) for slug in bank.slugs()}
+        self._statements: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def statement(self, slug: str) -> str:
+        """Return the problem's statement as HTML (Markdown with highlighted code)."""
+        with self._lock:
+            if slug not in self._statements:
+                self._statements[slug] = markdown.markdown(
+                    self.problems[slug].statement.read_text(encoding="utf-8"),
+                    extensions=["fenced_code", "tables", "codehilite"],
+                    extension_configs={"codehilite": {"guess_lang": False}},
+                )
+            return self._statements[slug]
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -197,11 +221,11 @@ def _progress(session: Session, user: User) -> dict[str, str]:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, user: PageUser, login: LoginDep) -> HTMLResponse:
-    bank: Bank = request.app.state.bank
+    catalogue: Catalogue = request.app.state.catalogue
     status = _progress(session, user)
     sections: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for slug in bank.slugs():
-        spec = bank.problem(slug).spec
+    for slug, problem in catalogue.problems.items():
+        spec = problem.spec
         sections[spec.section].append(
             {
                 "slug": slug,
@@ -226,7 +250,7 @@ def home(request: Request, session: SessionDep, user: PageUser, login: LoginDep)
         csrf=login.csrf_token if login else "",
         sections=summary,
         solved=sum(v == "solved" for v in status.values()),
-        total=len(bank.slugs()),
+        total=len(catalogue.problems),
     )
 
 
@@ -234,15 +258,11 @@ def home(request: Request, session: SessionDep, user: PageUser, login: LoginDep)
 def problem_page(
     request: Request, slug: str, user: PageUser, login: LoginDep, error: str = ""
 ) -> HTMLResponse:
-    bank: Bank = request.app.state.bank
-    if slug not in bank.slugs():
+    catalogue: Catalogue = request.app.state.catalogue
+    if slug not in catalogue.problems:
         raise HTTPException(404, f"no problem {slug!r}")
-    problem = bank.problem(slug)
-    statement = markdown.markdown(
-        problem.statement.read_text(encoding="utf-8"),
-        extensions=["fenced_code", "tables", "codehilite"],
-        extension_configs={"codehilite": {"guess_lang": False}},
-    )
+    problem = catalogue.problems[slug]
+    statement = catalogue.statement(slug)
     return render(
         request,
         "problem.html",
@@ -251,6 +271,7 @@ def problem_page(
         spec=problem.spec,
         statement=statement,
         error=error,
+        key=secrets.token_urlsafe(16),  # one submission however often the form is sent
     )
 
 
@@ -405,7 +426,7 @@ def _round_context(session: Session, request: Request, name: str, user: User) ->
     problems = [
         {
             "slug": item.slug,
-            "title": files.bank.problem(item.slug).spec.title,
+            "title": request.app.state.catalogue.problems[item.slug].spec.title,
             "points": item.points,
             "best": best.get(item.slug),
             "last": last.get(item.slug, ""),
@@ -657,4 +678,30 @@ def admin_download_submissions(
         buffer.getvalue(),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}-submissions.zip"'},
+    )
+
+
+@router.post("/admin/users", dependencies=[Depends(same_site)], response_class=HTMLResponse)
+def admin_import_users(
+    request: Request,
+    session: SessionDep,
+    user: OrganiserPage,
+    login: LoginDep,
+    file: Annotated[UploadFile, File()],
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> HTMLResponse:
+    """Add the contestants a CSV lists and show their login slips, once, to print."""
+    check_csrf(login, csrf)
+    text = file.file.read(1_000_001).decode("utf-8", errors="replace")
+    try:
+        made = import_users(session, text)
+    except UsageError as exc:
+        raise Refused(422, str(exc)) from None
+    return render(
+        request,
+        "sheet.html",
+        user=user,
+        csrf=login.csrf_token if login else "",
+        made=made,
+        url=str(request.base_url),
     )

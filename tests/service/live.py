@@ -61,10 +61,16 @@ class Service:
             return connection.execute(query, args).fetchall()
 
 
-def start_service(tmp_path: Path, workers: int = 2) -> Service:
+def start_service(
+    tmp_path: Path,
+    workers: int = 2,
+    sandbox: str = "process",
+    bank: Path = FIXTURE_BANK,
+    pool: bool = False,
+) -> Service:
     env = {
         **os.environ,
-        "JUDGE_BANK": str(FIXTURE_BANK),
+        "JUDGE_BANK": str(bank),
         "JUDGE_LEASE_S": str(LEASE_S),
         "JUDGE_SECRET": "service-tests-secret",
     }
@@ -81,7 +87,8 @@ def start_service(tmp_path: Path, workers: int = 2) -> Service:
             "--workers",
             str(workers),
             "--sandbox",
-            "process",
+            sandbox,
+            *([] if pool else ["--no-pool"]),
         ],
         env=env,
         stdout=subprocess.PIPE,

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.backends import ISOLATING_PARAMS, get_backend
 from tests.service.live import (
     JUDGE,
     NOTEBOOK_WITH_MAGIC,
@@ -114,6 +115,7 @@ def test_submit_wait_json_prints_the_result_judge_run_prints(
         ("a.py", b"\x00\x01binary", "add-arrays", 422, "NUL"),
         ("a.py", b"\xff\xfe not utf-8", "add-arrays", 422, "UTF-8"),
         ("a.py", b"x" * (16 * 1024 * 1024 + 1), "add-arrays", 413, "byte cap"),
+        ("a.py", b"x" * (24 * 1024 * 1024), "add-arrays", 413, "byte cap"),
         (
             "a.ipynb",
             NOTEBOOK_WITH_MAGIC,
@@ -122,7 +124,16 @@ def test_submit_wait_json_prints_the_result_judge_run_prints(
             "IPython magic",
         ),
     ],
-    ids=["unknown-problem", "txt", "empty", "nul", "not-utf8", "oversized", "notebook-magic"],
+    ids=[
+        "unknown-problem",
+        "txt",
+        "empty",
+        "nul",
+        "not-utf8",
+        "oversized",
+        "far-oversized",
+        "notebook-magic",
+    ],
 )
 def test_a_bad_upload_gets_a_clear_4xx_and_stores_nothing(
     service: Service,
@@ -266,3 +277,33 @@ def test_stopping_the_service_mid_run_loses_nothing_and_a_restart_judges_it(
         assert judged["result"]["verdict"] == "AC"
     finally:
         stop_service(second)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ISOLATING_PARAMS)
+def test_the_service_judges_bank_files_in_a_real_sandbox_with_its_warm_pool(
+    tmp_path: Path, backend: str
+) -> None:
+    get_backend(backend)  # skip, or fail under CI, when the backend is missing
+    live = start_service(tmp_path, workers=2, sandbox=backend, bank=REPO, pool=True)
+    try:
+        with live.client(live.add_user("rita")["token"]) as client:
+            expected = {}
+            for slug, label in (("conv-geometry", "starter"), ("missing-zero-grad", "accepted")):
+                problem = REPO / "problems" / slug
+                path = (
+                    problem / "starter.py"
+                    if label == "starter"
+                    else REPO / "reference" / slug / "accepted" / "solution.py"
+                )
+                made = upload(client, path.name, path.read_bytes(), problem=slug).json()
+                expected[made["id"]] = "WA" if label == "starter" else "AC"
+            for submission_id, verdict in expected.items():
+                found = wait_judged(client, submission_id, timeout=180)
+                assert found["result"]["verdict"] == verdict, found
+                assert found["result"]["sandbox"] == backend
+    finally:
+        stop_service(live)

@@ -125,3 +125,54 @@ def test_the_practice_zip_holds_the_public_folder_and_no_hidden_answers(
     assert any(name.endswith("starter.py") for name in names)
     assert not any("hidden" in name or "answers" in name for name in names), names
     client.close()
+
+
+def test_an_organiser_imports_contestants_and_gets_printable_slips_that_work(
+    service: Service,
+) -> None:
+    password = service.add_user("orga", organiser=True)["password"]
+    client = httpx.Client(base_url=service.url, headers={**HTML, "Origin": service.url})
+    token = form_token(client.get("/login").text)
+    client.post("/login", data={"name": "orga", "password": password, "csrf": token})
+    csrf = form_token(client.get("/admin").text)
+    sheet = client.post(
+        "/admin/users", data={"csrf": csrf}, files={"file": ("club.csv", b"kim\nlou\n")}
+    )
+    assert sheet.status_code == 200 and sheet.text.count('class="slip"') == 2
+    slips = re.findall(
+        r"<b>Name:</b> (\w+)</div>\s*<div><b>Password:</b> <code>([^<]+)</code>", sheet.text
+    )
+    assert [name for name, _ in slips] == ["kim", "lou"]
+    with httpx.Client(base_url=service.url, headers={**HTML, "Origin": service.url}) as kim:
+        token = form_token(kim.get("/login").text)
+        done = kim.post("/login", data={"name": "kim", "password": slips[0][1], "csrf": token})
+        assert done.status_code == 303 and done.headers["location"] == "/"
+    again = client.post(
+        "/admin/users", data={"csrf": csrf}, files={"file": ("club.csv", b"kim\nmia\n")}
+    )
+    assert again.status_code == 422 and "exists already" in again.text
+    client.close()
+
+
+def test_the_service_stops_promptly_with_a_browser_following_its_events(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    own = start_service(tmp_path, workers=1)
+    client, _ = logged_in(own, "nina")
+    opened = threading.Event()
+
+    def follow() -> None:
+        try:
+            with client.stream("GET", "/events", timeout=None) as stream:
+                for _ in stream.iter_lines():
+                    opened.set()
+        except httpx.HTTPError:
+            pass
+
+    threading.Thread(target=follow, daemon=True).start()
+    assert opened.wait(10)
+    started = time.monotonic()
+    stop_service(own)
+    assert time.monotonic() - started < 15
+    client.close()

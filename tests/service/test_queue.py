@@ -110,3 +110,28 @@ def test_the_reaper_gives_up_on_a_run_whose_workers_keep_dying(sessions: Session
 
 def test_the_migrations_build_exactly_the_tables_the_models_declare(db_url: str) -> None:
     command.check(alembic_config(db_url))  # raises when autogenerate would change anything
+
+
+def test_a_csv_import_adds_everyone_or_nobody(sessions: Sessions) -> None:
+    from judge.errors import UsageError
+    from judge.service.accounts import import_users
+    from judge.service.models import User
+
+    with sessions() as session:
+        made = import_users(session, "name\nada\nbo,organiser\n\ncy\n")
+    assert [(m.name, str(m.role)) for m in made] == [
+        ("ada", "contestant"),
+        ("bo", "organiser"),
+        ("cy", "contestant"),
+    ]
+    assert len({m.password for m in made}) == 3
+    with sessions() as session:
+        try:
+            import_users(session, "dee\nada\nBad Name\ndee\n")
+        except UsageError as exc:
+            message = str(exc)
+        else:
+            raise AssertionError("a bad CSV was taken")
+    assert "'ada' exists already" in message and "row 3" in message and "twice" in message
+    with sessions() as session:
+        assert sorted(session.scalars(select(User.name))) == ["ada", "bo", "cy"]
