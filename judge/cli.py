@@ -840,8 +840,13 @@ def user_import(
     console.print(table)
 
 
-SERVER_HELP = "The service's address, e.g. http://127.0.0.1:8000."
-TOKEN_HELP = "Your API token (default: $JUDGE_TOKEN)."
+ServerOption = Annotated[
+    str, typer.Option(help="The service's address, e.g. http://127.0.0.1:8000.")
+]
+TokenOption = Annotated[str | None, typer.Option(help="Your API token (default: $JUDGE_TOKEN).")]
+WaitOption = Annotated[bool, typer.Option("--wait", help="Follow the run until the verdict.")]
+WaitSecondsOption = Annotated[float, typer.Option("--wait-s", help="Give up waiting after this.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _client(server: str, token: str | None) -> Any:
@@ -882,11 +887,11 @@ def _show_submission(found: dict[str, Any], as_json: bool) -> None:
 def submit(
     problem: Annotated[str, typer.Argument(help="The problem's slug.")],
     file: Annotated[Path, typer.Argument(help="Your .py file or .ipynb notebook.")],
-    server: Annotated[str, typer.Option(help=SERVER_HELP)] = "http://127.0.0.1:8000",
-    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Follow the run until the verdict.")] = False,
-    wait_s: Annotated[float, typer.Option("--wait-s", help="Give up waiting after this.")] = 600,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    server: ServerOption = "http://127.0.0.1:8000",
+    token: TokenOption = None,
+    wait: WaitOption = False,
+    wait_s: WaitSecondsOption = 600,
+    as_json: JsonOption = False,
 ) -> None:
     """Submit a file to the live service (practice outside a round)."""
     try:
@@ -903,11 +908,11 @@ def submit(
 @app.command()
 def status(
     submission_id: Annotated[int | None, typer.Argument(help="Default: your latest.")] = None,
-    server: Annotated[str, typer.Option(help=SERVER_HELP)] = "http://127.0.0.1:8000",
-    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Follow the run until the verdict.")] = False,
-    wait_s: Annotated[float, typer.Option("--wait-s", help="Give up waiting after this.")] = 600,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    server: ServerOption = "http://127.0.0.1:8000",
+    token: TokenOption = None,
+    wait: WaitOption = False,
+    wait_s: WaitSecondsOption = 600,
+    as_json: JsonOption = False,
 ) -> None:
     """Show a submission's state, or its verdict once judged."""
     try:

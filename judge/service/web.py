@@ -301,6 +301,36 @@ def practice_zip(request: Request, slug: str, user: PageUser) -> Response:
     )
 
 
+def _accept_upload(
+    request: Request,
+    session: Session,
+    user: User,
+    file: UploadFile,
+    problem: str,
+    key: str,
+    round_name: str | None = None,
+) -> Refused | None:
+    """Store a file sent from a page's form; return why it was refused, if it was."""
+    settings = request.app.state.settings
+    content = file.file.read(settings.upload_max_bytes + 1)
+    try:
+        accept(
+            session,
+            user,
+            request.app.state.bank,
+            settings,
+            problem,
+            file.filename or "",
+            content,
+            key or None,
+            round_name,
+        )
+    except Refused as exc:
+        session.rollback()
+        return exc
+    return None
+
+
 @router.post("/problems/{slug}/submit", dependencies=[Depends(same_site)])
 def submit_form(
     request: Request,
@@ -313,22 +343,10 @@ def submit_form(
     key: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     check_csrf(login, csrf)
-    settings = request.app.state.settings
-    content = file.file.read(settings.upload_max_bytes + 1)
-    try:
-        accept(
-            session,
-            user,
-            request.app.state.bank,
-            settings,
-            slug,
-            file.filename or "",
-            content,
-            key or None,
-        )
-    except Refused as exc:
-        page = problem_page(request, slug, user, login, error=exc.message)
-        page.status_code = exc.status
+    refused = _accept_upload(request, session, user, file, slug, key)
+    if refused is not None:
+        page = problem_page(request, slug, user, login, error=refused.message)
+        page.status_code = refused.status
         return page
     return RedirectResponse("/submissions", 303)
 
@@ -496,31 +514,17 @@ def round_submit(
     key: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     check_csrf(login, csrf)
-    settings = request.app.state.settings
-    content = file.file.read(settings.upload_max_bytes + 1)
-    try:
-        accept(
-            session,
-            user,
-            request.app.state.bank,
-            settings,
-            problem,
-            file.filename or "",
-            content,
-            key or None,
-            name,
-        )
-    except Refused as exc:
-        session.rollback()
+    refused = _accept_upload(request, session, user, file, problem, key, name)
+    if refused is not None:
         context = _round_context(session, request, name, user)
         return render(
             request,
             "round.html",
-            exc.status,
+            refused.status,
             user=user,
             csrf=csrf,
             key=secrets.token_urlsafe(16),
-            error=exc.message,
+            error=refused.message,
             **context,
         )
     return RedirectResponse("/submissions", 303)
