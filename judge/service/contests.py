@@ -9,6 +9,7 @@ freeze. The private (final) board is the organiser's until it is published.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from judge.bank import Bank
 from judge.errors import SpecError
 from judge.rounds.publish import Published, publish
 from judge.rounds.records import Manifest, Record
-from judge.rounds.roundfile import Round, RoundSpec, load_round
+from judge.rounds.roundfile import ROUND_NAME, Round, RoundSpec, load_round
 from judge.rounds.standings import Board, Standings, compute_standings
 from judge.service.db import writing
 from judge.service.errors import Refused
@@ -81,8 +82,10 @@ def create_round(
         name = str((yaml.safe_load(source) or {}).get("name", ""))
     except (yaml.YAMLError, AttributeError):
         raise Refused(422, "the round file is not a YAML mapping") from None
+    if not re.fullmatch(ROUND_NAME, name):  # it names a file: nothing else may pass
+        raise Refused(422, f"the round file: name: {name!r} must match {ROUND_NAME}")
     try:
-        round_ = files.check(name or "unnamed", source)
+        round_ = files.check(name, source)
     except SpecError as exc:
         message = str(exc).split(": ", 1)[-1] if ".staging" in str(exc) else str(exc)
         raise Refused(422, f"the round file: {message}") from None

@@ -91,10 +91,14 @@ class Throttle:
     def blocked(self, *keys: tuple[str, str]) -> bool:
         now = time.monotonic()
         for key in keys:
-            times = self._failures[key]
+            times = self._failures.get(key)
+            if times is None:
+                continue
             while times and now - times[0] > self.window_s:
                 times.popleft()
-            if len(times) >= self._limit(key):
+            if not times:
+                del self._failures[key]  # forget names and addresses that stopped failing
+            elif len(times) >= self._limit(key):
                 return True
         return False
 

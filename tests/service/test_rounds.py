@@ -71,6 +71,9 @@ def test_a_contestant_cannot_create_or_run_a_round(service: Service) -> None:
 def test_a_bad_round_file_says_what_is_wrong(boss: httpx.Client) -> None:
     response = boss.post("/api/v1/rounds", json={"source": "name: bad\ntitle: x\n"})
     assert response.status_code == 422 and "round file" in response.json()["error"]
+    escaping = ROUND.replace("race-round", "../../escaped")
+    response = boss.post("/api/v1/rounds", json={"source": escaping})
+    assert response.status_code == 422 and "must match" in response.json()["error"]
     unknown = ROUND.replace("add-arrays", "no-such-problem").replace("race-round", "bad2")
     response = boss.post("/api/v1/rounds", json={"source": unknown})
     assert response.status_code == 422 and "no-such-problem" in response.json()["error"]
