@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,14 @@ from judge.service.accounts import add_user
 from judge.service.db import make_engine, session_factory
 from judge.service.migrate import upgrade
 from judge.service.models import Submission, User
+
+
+@pytest.fixture(autouse=True)
+def collect_after_each_test() -> Iterator[None]:
+    """Collect garbage after each test, so a client or socket a test leaves open is
+    reported (filterwarnings = error) by that test, not by whichever test runs next."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

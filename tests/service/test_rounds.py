@@ -37,8 +37,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 @pytest.fixture(scope="module")
-def boss(service: Service) -> httpx.Client:
-    return service.client(service.add_user("boss", organiser=True)["token"])
+def boss(service: Service) -> Iterator[httpx.Client]:
+    with service.client(service.add_user("boss", organiser=True)["token"]) as client:
+        yield client
 
 
 def upload(
