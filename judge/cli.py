@@ -744,7 +744,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Judging processes (default: one per core).")
+        int | None,
+        typer.Option(
+            min=0, help="Judging processes (default: one per core; 0: see `judge worker`)."
+        ),
     ] = None,
     sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
     no_pool: Annotated[bool, typer.Option("--no-pool", help=NO_POOL_HELP)] = False,
@@ -766,7 +769,33 @@ def serve(
             )
 
     try:
-        run_service(settings, host, port, workers or len(usable_cores()), announce)
+        run_service(settings, host, port, _worker_count(workers), announce)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+
+
+def _worker_count(workers: int | None) -> int:
+    return len(usable_cores()) if workers is None else workers
+
+
+@app.command()
+def worker(
+    data: Annotated[Path, typer.Option(help=DATA_HELP)] = Path("service-data"),
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Judging processes (default: one per core).")
+    ] = None,
+    sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
+    no_pool: Annotated[bool, typer.Option("--no-pool", help=NO_POOL_HELP)] = False,
+) -> None:
+    """Run only the service's workers, beside a `judge serve --workers 0`, until Ctrl-C.
+
+    The web process can then be restarted while the workers go on judging.
+    """
+    settings = _service_settings(data, sandbox=sandbox, pool=not no_pool)
+    from judge.service.server import work
+
+    try:
+        work(settings, _worker_count(workers), lambda line: console.print(line, highlight=False))
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
 
@@ -862,7 +891,10 @@ def _follow(client: Any, submission_id: int, wait_s: float) -> dict[str, Any]:
     with console.status("queued", spinner="dots") as status:
 
         def progress(found: dict[str, Any]) -> None:
-            status.update(f"submission {submission_id}: {found['state']}")
+            place = found.get("queue_place")
+            state = "judging" if found["state"] == "running" else found["state"]
+            where = f", place {place} in the queue" if place else ""
+            status.update(f"submission {submission_id}: {state}{where}")
 
         found: dict[str, Any] = client.wait(submission_id, wait_s, progress)
         return found

@@ -11,7 +11,7 @@ the contestant's total no longer changed. Equal totals at equal moments share a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -145,9 +145,12 @@ class RankChange:
     after: int
 
 
-def rank_changes(before: Standings, after: Standings) -> list[RankChange]:
-    """The contestants whose rank differs between two boards, best new rank first."""
-    old = before.ranks()
+def rank_changes(before: Standings | Mapping[str, int], after: Standings) -> list[RankChange]:
+    """The contestants whose rank differs between two boards, best new rank first.
+
+    before: the earlier board, or only its ranks (contestant -> rank).
+    """
+    old = before.ranks() if isinstance(before, Standings) else before
     return [
         RankChange(row.contestant, old.get(row.contestant), row.rank)
         for row in after.rows

@@ -12,13 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judge.service import contests, queue
-from judge.service.db import writing
 from judge.service.deps import ApiUser, BankDep, Organiser, RowId, SessionDep, SettingsDep
-from judge.service.errors import Refused
 from judge.service.models import Role, Submission, WorkerBeat
 from judge.service.models import Round as RoundRow
 from judge.service.models import RoundProblem as RoundProblemRow
-from judge.service.submissions import SubmissionOut, accept, view
+from judge.service.submissions import SubmissionOut, accept, view, views
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 
@@ -27,7 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["submissions"])
 def submit(
     session: SessionDep,
     user: ApiUser,
-    bank: BankDep,
+    request: Request,
     settings: SettingsDep,
     problem: Annotated[str, Form(max_length=64)],
     file: Annotated[UploadFile, File()],
@@ -36,20 +34,17 @@ def submit(
 ) -> JSONResponse:
     """Store a practice submission and queue its run; the same Idempotency-Key, the same one."""
     content = file.file.read(settings.upload_max_bytes + 1)
-    try:
-        row, created = accept(
-            session,
-            user,
-            bank,
-            settings,
-            problem,
-            file.filename or "",
-            content,
-            idempotency_key,
-            round or None,
-        )
-    except Refused as exc:
-        raise HTTPException(exc.status, exc.message) from None
+    row, created = accept(
+        session,
+        user,
+        request.app.state.rounds,
+        settings,
+        problem,
+        file.filename or "",
+        content,
+        idempotency_key,
+        round or None,
+    )
     return JSONResponse(view(session, row, user).model_dump(mode="json"), 201 if created else 200)
 
 
@@ -59,7 +54,7 @@ def my_submissions(session: SessionDep, user: ApiUser) -> list[SubmissionOut]:
     rows = session.scalars(
         select(Submission).where(Submission.user_id == user.id).order_by(Submission.id.desc())
     ).all()
-    return [view(session, row, user) for row in rows]
+    return views(session, rows, user)
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionOut)
@@ -143,6 +138,22 @@ def get_round(session: SessionDep, user: ApiUser, name: str) -> RoundOut:
     return _round_out(session, contests.round_row(session, name))
 
 
+class RejudgeIn(BaseModel):
+    problem: str = Field(max_length=64)
+
+
+# Before "/rounds/{name}/{action}", which would take "rejudge" for an action.
+@router.post("/rounds/{name}/rejudge", tags=["rounds"])
+def rejudge_problem(
+    session: SessionDep, user: Organiser, request: Request, name: str, body: RejudgeIn
+) -> dict[str, int]:
+    """Judge every file of one problem of the round again (old runs superseded); the
+    ranks that change show in `GET /rounds/{name}/rejudges` once they are judged."""
+    row = contests.round_row(session, name)
+    runs = contests.rejudge_problem(session, request.app.state.rounds, row, body.problem, user)
+    return {"queued": len(runs)}
+
+
 class ExtendIn(BaseModel):
     minutes: int = Field(ge=1, le=10_080)
 
@@ -186,35 +197,24 @@ def scoreboard(session: SessionDep, user: ApiUser, request: Request, name: str) 
     }
 
 
-class RejudgeIn(BaseModel):
-    problem: str = Field(max_length=64)
-
-
-@router.post("/rounds/{name}/rejudge", tags=["rounds"])
-def rejudge_problem(
-    session: SessionDep, user: Organiser, name: str, body: RejudgeIn
-) -> dict[str, int]:
-    """Judge every file of one problem of the round again (old runs superseded)."""
+@router.get("/rounds/{name}/rejudges", tags=["rounds"])
+def round_rejudges(
+    session: SessionDep, user: Organiser, request: Request, name: str
+) -> list[dict[str, Any]]:
+    """The round's latest rejudges: runs still pending, then the ranks that moved."""
     row = contests.round_row(session, name)
-    writing(session)
-    found = session.scalars(
-        select(Submission).where(Submission.round_id == row.id, Submission.slug == body.problem)
-    ).all()
-    for item in found:
-        queue.rejudge(session, item)
-    session.commit()
-    return {"queued": len(found)}
+    return contests.rejudges(session, request.app.state.rounds, row, user)
 
 
 @router.post("/submissions/{submission_id}/rejudge", response_model=SubmissionOut)
-def rejudge_submission(session: SessionDep, user: Organiser, submission_id: RowId) -> SubmissionOut:
+def rejudge_submission(
+    session: SessionDep, user: Organiser, request: Request, submission_id: RowId
+) -> SubmissionOut:
     """Judge one submission again (its old run superseded)."""
-    writing(session)
     row = session.get(Submission, submission_id)
     if row is None:
         raise HTTPException(404, f"no submission {submission_id}")
-    queue.rejudge(session, row)
-    session.commit()
+    contests.rejudge_submission(session, request.app.state.rounds, row, user)
     return view(session, row, user)
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from sqlalchemy import func, select
@@ -25,11 +26,13 @@ from judge.bank import Bank
 from judge.errors import SpecError
 from judge.rounds.publish import Published, publish
 from judge.rounds.records import Manifest, Record
-from judge.rounds.roundfile import ROUND_NAME, Round, RoundSpec, load_round
-from judge.rounds.standings import Board, Standings, compute_standings
+from judge.rounds.roundfile import ROUND_NAME, Round, load_round
+from judge.rounds.standings import Board, Standings, compute_standings, rank_changes
+from judge.service import queue
 from judge.service.db import writing
 from judge.service.errors import Refused
 from judge.service.models import (
+    Event,
     Role,
     Run,
     RunState,
@@ -42,6 +45,7 @@ from judge.service.models import RoundProblem as RoundProblemRow
 from judge.verdicts import Result
 
 ROUNDS = "rounds"
+T = TypeVar("T")
 
 
 class RoundFiles:
@@ -51,6 +55,7 @@ class RoundFiles:
         self.bank = bank
         self.folder = data_dir / ROUNDS
         self._loaded: dict[str, Round] = {}
+        self._kept: dict[Hashable, tuple[Hashable, Any]] = {}
         self._lock = threading.Lock()
 
     def load(self, name: str) -> Round:
@@ -68,6 +73,19 @@ class RoundFiles:
             return load_round(self.bank, staging)
         finally:
             staging.unlink(missing_ok=True)
+
+    def remember(self, slot: Hashable, key: Hashable, compute: Callable[[], T]) -> T:
+        """The value last computed for `slot` if it was computed for `key`; else compute
+        it now and keep it (one value per slot: the newest)."""
+        with self._lock:
+            kept = self._kept.get(slot)
+        if kept is not None and kept[0] == key:
+            value: T = kept[1]
+            return value
+        value = compute()
+        with self._lock:
+            self._kept[slot] = (key, value)
+        return value
 
     def keep(self, name: str, source: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -98,7 +116,6 @@ def create_round(
         starts_at=spec.start,
         ends_at=spec.end,
         freeze_minutes=freeze_minutes,
-        submission_limit=spec.submission_limit,
     )
     session.add(row)
     try:
@@ -174,7 +191,9 @@ def publish_private(session: Session, row: RoundRow) -> None:
 # ---- the window and the quota ----------------------------------------------------------
 
 
-def check_can_submit(session: Session, row: RoundRow, user: User, slug: str) -> None:
+def check_can_submit(
+    session: Session, files: RoundFiles, row: RoundRow, user: User, slug: str
+) -> None:
     """Refuse (403) a file outside the round's window, for a problem not in it, or over
     the problem's submission limit; call inside the write transaction of the insert."""
     now = utcnow()
@@ -182,13 +201,10 @@ def check_can_submit(session: Session, row: RoundRow, user: User, slug: str) -> 
         raise Refused(403, f"{row.name} has not started yet")
     if row.ends_at is not None and now >= row.ends_at:
         raise Refused(403, f"{row.name} ended at {row.ends_at:%Y-%m-%d %H:%M} UTC")
-    limits = {
-        p.slug: p
-        for p in session.scalars(select(RoundProblemRow).where(RoundProblemRow.round_id == row.id))
-    }
-    if slug not in limits:
+    round_ = files.load(row.name)
+    if slug not in round_.slugs:
         raise Refused(404, f"{slug!r} is not a problem of {row.name}")
-    limit = RoundSpec.model_validate(yaml.safe_load(row.source)).limit_for(slug)
+    limit = round_.spec.limit_for(slug)
     charged = charged_submissions(session, row, user, slug)
     if limit and charged >= limit:
         raise Refused(429, f"{slug}: the limit of {limit} submission(s) in {row.name} is used")
@@ -267,17 +283,32 @@ def contestants(session: Session) -> list[str]:
 
 def boards(session: Session, files: RoundFiles, row: RoundRow, viewer: User) -> Boards:
     """The boards `viewer` may see now: the public one (frozen for contestants), and the
-    private one for an organiser or once published."""
-    spec = files.load(row.name).spec
-    names = contestants(session)
-    frozen = freeze_moment(row)
+    private one for an organiser or once published.
+
+    Computed once per change: every change of a run or a submission writes an event, so
+    the newest event id (with the newest user, the freeze and the publication) says
+    whether the boards kept from the last call still hold. Contestants share theirs.
+    """
     organiser = viewer.role == Role.ORGANISER
-    shown_public = records(session, row, None if organiser else frozen)
-    public = compute_standings(spec, names, shown_public, "public")
-    private = None
-    if organiser or row.published_at is not None:
-        private = compute_standings(spec, names, records(session, row), "private")
-    return Boards(public, private, frozen)
+    frozen = freeze_moment(row)
+    key = (
+        session.scalar(select(func.max(Event.id))),
+        session.scalar(select(func.max(User.id))),
+        frozen,
+        row.published_at,
+    )
+
+    def compute() -> Boards:
+        spec = files.load(row.name).spec
+        names = contestants(session)
+        shown_public = records(session, row, None if organiser else frozen)
+        public = compute_standings(spec, names, shown_public, "public")
+        private = None
+        if organiser or row.published_at is not None:
+            private = compute_standings(spec, names, records(session, row), "private")
+        return Boards(public, private, frozen)
+
+    return files.remember(("boards", row.id, organiser), key, compute)
 
 
 def published(session: Session, files: RoundFiles, row: RoundRow) -> Published:
@@ -313,3 +344,105 @@ def standings_json(standings: Standings, board: Board) -> dict[str, Any]:
             for row in standings.rows
         ],
     }
+
+
+REJUDGE_EVENT = "rejudge"
+
+
+def rejudge(
+    session: Session,
+    files: RoundFiles,
+    row: RoundRow | None,
+    found: list[Submission],
+    by: User,
+    what: str,
+) -> list[int]:
+    """Queue `found` again (old runs superseded) and commit; return the new run ids.
+
+    In a round, the ranks of both boards as they stand now are kept with the rejudge (an
+    event of its own, sent to no one's stream), so that `rejudges` can show the ranks
+    that changed once the new runs are judged.
+    """
+    writing(session)
+    before: dict[str, dict[str, int]] = {}
+    if row is not None:  # the ranks before the old runs are superseded
+        shown = boards(session, files, row, by)
+        before["public"] = shown.public.ranks()
+        if shown.private is not None:
+            before["private"] = shown.private.ranks()
+    runs = [queue.rejudge(session, item).id for item in found]
+    if row is not None:
+        session.add(
+            Event(
+                kind=REJUDGE_EVENT,
+                round_id=row.id,
+                payload={"what": what, "by": by.name, "runs": runs, "before": before},
+            )
+        )
+    session.commit()
+    return runs
+
+
+def rejudge_problem(
+    session: Session, files: RoundFiles, row: RoundRow, slug: str, by: User
+) -> list[int]:
+    """Judge every file of one problem of the round again; see `rejudge`."""
+    if slug not in files.load(row.name).slugs:
+        raise Refused(404, f"{slug!r} is not a problem of {row.name}")
+    found = session.scalars(
+        select(Submission).where(Submission.round_id == row.id, Submission.slug == slug)
+    ).all()
+    return rejudge(session, files, row, list(found), by, slug)
+
+
+def rejudge_submission(
+    session: Session, files: RoundFiles, submission: Submission, by: User
+) -> list[int]:
+    """Judge one file again; see `rejudge`."""
+    row = session.get(RoundRow, submission.round_id) if submission.round_id else None
+    return rejudge(session, files, row, [submission], by, f"submission {submission.id}")
+
+
+def rejudges(
+    session: Session, files: RoundFiles, row: RoundRow, viewer: User, last: int = 5
+) -> list[dict[str, Any]]:
+    """The round's latest rejudges: how many runs still wait and, once none does, the
+    contestants whose rank moved on each board (before -> after)."""
+    events = session.scalars(
+        select(Event)
+        .where(Event.round_id == row.id, Event.kind == REJUDGE_EVENT)
+        .order_by(Event.id.desc())
+        .limit(last)
+    ).all()
+    if not events:
+        return []
+    shown = boards(session, files, row, viewer)
+    found = []
+    for event in events:
+        runs = event.payload["runs"]
+        pending = session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(Run.id.in_(runs), Run.state.in_((RunState.QUEUED, RunState.RUNNING)))
+        )
+        moved: dict[str, list[dict[str, Any]]] = {}
+        if not pending:
+            for board, now in (("public", shown.public), ("private", shown.private)):
+                if now is None or board not in event.payload["before"]:
+                    continue
+                moved[board] = [
+                    {"contestant": c.contestant, "before": c.before, "after": c.after}
+                    for c in rank_changes(event.payload["before"][board], now)
+                ]
+        found.append(
+            {
+                "id": event.id,
+                "at": event.created_at,
+                "what": event.payload["what"],
+                "by": event.payload["by"],
+                "runs": len(runs),
+                "pending": pending,
+                "moved": moved,
+            }
+        )
+    return found

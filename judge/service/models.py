@@ -107,7 +107,6 @@ class Round(Base):
     freeze_minutes: Mapped[int] = mapped_column(Integer, default=0)
     frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    submission_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class RoundProblem(Base):

@@ -220,6 +220,14 @@ def _event(
     )
 
 
+def queue_places(session: Session) -> dict[int, int]:
+    """Each queued run's place in the queue (1: claimed next), in the order `claim` takes."""
+    waiting = session.scalars(
+        select(Run.id).where(Run.state == RunState.QUEUED).order_by(Run.queued_at, Run.id)
+    )
+    return {run_id: place for place, run_id in enumerate(waiting, 1)}
+
+
 def rejudge(session: Session, submission: Submission) -> Run:
     """Supersede the submission's current run and queue a new one (caller commits).
 

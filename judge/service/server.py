@@ -3,13 +3,18 @@
 Workers are separate processes (spawned, each pinned to its own cores with its own
 warm pool); the reaper is a thread of the web process. Stopping (Ctrl-C, SIGTERM)
 stops the web app first, then each worker gives its current run back to the queue:
-no submission is lost, and the next start judges what was left.
+no submission is lost, and the next start judges what was left. A worker also stops
+(and gives its run back) when the process that started it dies, even by SIGKILL.
+
+`judge serve --workers 0` runs the web app and the reaper alone and `judge worker` runs
+workers alone (`work`), so the web process can be restarted while workers go on judging.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -69,6 +74,8 @@ def prepare(settings: ServiceSettings) -> tuple[Secret, bool, NewUser | None]:
 
 def worker_cores(workers: int) -> list[tuple[int, ...] | None]:
     """Give each worker its own cores when there are enough; else none is pinned."""
+    if workers == 0:
+        return []
     if workers <= len(usable_cores()):
         return list(core_slots(workers))
     return [None] * workers
@@ -168,6 +175,34 @@ def serve(
         keeper.join()
         pool.stop()
         engine.dispose()
+
+
+def work(settings: ServiceSettings, workers: int, announce: Callable[[str], None]) -> None:
+    """Run only workers (`judge worker`) in the foreground until SIGINT or SIGTERM.
+
+    They judge from the same database as a `judge serve` elsewhere (with `--workers 0`,
+    or with workers of its own); that web process's reaper requeues what they drop.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.url())
+    secret, created = service_secret(settings.data_dir)
+    if created:
+        announce(f"wrote a new random secret to {secret.source}")
+    pool = Workers(settings, secret, workers)
+    stop = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    pool.start()
+    announce(f"{workers} worker(s) judging from {settings.url()}  (Ctrl-C stops)")
+    try:
+        while not stop.wait(1.0):
+            pool.restart_dead()
+    finally:
+        pool.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _keep(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from judge.bank import Bank
 from judge.errors import InvalidSource
 from judge.runner import read_source
 from judge.service import queue
 from judge.service.config import ServiceSettings
-from judge.service.contests import check_can_submit, round_row
+from judge.service.contests import RoundFiles, check_can_submit, round_row
 from judge.service.db import writing
 from judge.service.errors import Refused
 from judge.service.models import Role, Run, RunState, Submission, User
@@ -39,6 +39,7 @@ class SubmissionOut(BaseModel):
     submitted_at: datetime
     state: str
     tries: int
+    queue_place: int | None = None  # 1: judged next; set while queued
     result: dict[str, Any] | None = None
     error: str | None = None
 
@@ -46,7 +47,7 @@ class SubmissionOut(BaseModel):
 def accept(
     session: Session,
     user: User,
-    bank: Bank,
+    files: RoundFiles,
     settings: ServiceSettings,
     problem: str,
     filename: str,
@@ -62,7 +63,7 @@ def accept(
     or one outside the round's window or over its limit (checked in the transaction of
     the insert, so N+1 files sent at once against a limit of N store exactly N).
     """
-    if problem not in bank.slugs():
+    if problem not in files.bank.slugs():
         raise Refused(404, f"no problem {problem!r} in the bank")
     name = Path(filename).name
     if Path(name).suffix not in SUFFIXES:
@@ -77,7 +78,7 @@ def accept(
     round_id = None
     if round_name:
         contest = round_row(session, round_name)
-        check_can_submit(session, contest, user, problem)
+        check_can_submit(session, files, contest, user, problem)
         round_id = contest.id
     row = Submission(
         user_id=user.id,
@@ -105,26 +106,52 @@ def accept(
 def view(session: Session, row: Submission, viewer: User) -> SubmissionOut:
     """Return a submission with its current run's state and, once judged, its Result as
     `viewer` may see it: in a round whose final board is not published, a contestant
-    sees the public part only (redacted)."""
-    run = session.scalars(
+    sees the public part only (redacted). While it waits, its place in the queue."""
+    return views(session, [row], viewer)[0]
+
+
+def views(session: Session, rows: Sequence[Submission], viewer: User) -> list[SubmissionOut]:
+    """`view` for many submissions, in a fixed number of queries."""
+    current: dict[int, Run] = {}
+    for run in session.scalars(
         select(Run)
-        .where(Run.submission_id == row.id, Run.state != RunState.SUPERSEDED)
-        .order_by(Run.id.desc())
-    ).first()
+        .where(Run.submission_id.in_([row.id for row in rows]), Run.state != RunState.SUPERSEDED)
+        .order_by(Run.id)
+    ):
+        current[run.submission_id] = run  # the latest run wins
+    rounds = {
+        contest.id: contest
+        for contest in session.scalars(
+            select(RoundRow).where(RoundRow.id.in_({row.round_id for row in rows}))
+        )
+    }
+    waiting = any(run.state == RunState.QUEUED for run in current.values())
+    places = queue.queue_places(session) if waiting else {}
+    return [_view(row, current.get(row.id), rounds, places, viewer) for row in rows]
+
+
+def _view(
+    row: Submission,
+    run: Run | None,
+    rounds: dict[int, RoundRow],
+    places: dict[int, int],
+    viewer: User,
+) -> SubmissionOut:
+    contest = rounds.get(row.round_id) if row.round_id is not None else None
     result = run.result if run and run.state == RunState.DONE else None
-    if result is not None and row.round_id is not None and viewer.role != Role.ORGANISER:
-        contest = session.get_one(RoundRow, row.round_id)
-        if contest.published_at is None:
-            result = public_part(result)
+    hidden = contest is not None and contest.published_at is None
+    if result is not None and hidden and viewer.role != Role.ORGANISER:
+        result = public_part(result)
     return SubmissionOut(
         id=row.id,
         problem=row.slug,
-        round=session.get_one(RoundRow, row.round_id).name if row.round_id else None,
+        round=contest.name if contest else None,
         filename=row.filename,
         sha256=row.sha256,
         submitted_at=row.created_at,
         state=run.state if run else RunState.QUEUED,
         tries=run.tries if run else 0,
+        queue_place=places.get(run.id) if run else None,
         result=result,
         error=JUDGING_FAILED if run and run.state == RunState.ERROR else None,
     )

@@ -62,7 +62,7 @@ from judge.service.models import (
     utcnow,
 )
 from judge.service.models import Round as RoundRow
-from judge.service.submissions import accept, view
+from judge.service.submissions import accept, views
 from judge.spec import SECTIONS
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -321,7 +321,7 @@ def _accept_upload(
         accept(
             session,
             user,
-            request.app.state.bank,
+            request.app.state.rounds,
             settings,
             problem,
             file.filename or "",
@@ -370,7 +370,7 @@ def submissions_page(
         "submissions.html",
         user=user,
         csrf=login.csrf_token if login else "",
-        submissions=[view(session, row, user) for row in rows],
+        submissions=views(session, rows, user),
         last_event=last_event or 0,
     )
 
@@ -437,8 +437,7 @@ def _round_context(session: Session, request: Request, name: str, user: User) ->
     best: dict[str, float] = {}
     last: dict[str, str] = {}
     used: dict[str, int] = defaultdict(int)
-    for item in mine:
-        shown = view(session, item, user)
+    for item, shown in zip(mine, views(session, mine, user), strict=True):
         used[item.slug] += shown.error is None
         if shown.result is not None:
             best[item.slug] = max(best.get(item.slug, 0.0), float(shown.result["score"]))
@@ -575,12 +574,15 @@ def admin_page(
     available = sorted(p.stem for p in (bank.root / "rounds").glob("*.yaml"))
     rows = session.scalars(select(RoundRow).order_by(RoundRow.id.desc())).all()
     workers = session.scalars(select(WorkerBeat).order_by(WorkerBeat.name)).all()
+    files = request.app.state.rounds
+    rejudged = {row.name: contests.rejudges(session, files, row, user, last=3) for row in rows}
     return render(
         request,
         "admin.html",
         user=user,
         csrf=login.csrf_token if login else "",
         rounds=rows,
+        rejudged=rejudged,
         available=available,
         stats=queue.queue_stats(session),
         workers=workers,
@@ -638,12 +640,7 @@ def admin_round_action(
     elif action == "extend":
         contests.extend(session, row, minutes)
     elif action == "rejudge":
-        writing(session)
-        for item in session.scalars(
-            select(Submission).where(Submission.round_id == row.id, Submission.slug == problem)
-        ).all():
-            queue.rejudge(session, item)
-        session.commit()
+        contests.rejudge_problem(session, files, row, problem, user)
     else:
         raise HTTPException(404, f"no action {action!r}")
     return RedirectResponse("/admin", 303)

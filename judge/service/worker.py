@@ -9,9 +9,12 @@ the queue; SIGTERM or Ctrl-C gives the current run back without counting a try.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -161,6 +164,29 @@ def _stop(signum: int, frame: object) -> None:
     raise WorkerStopping(signal.Signals(signum).name)
 
 
+# prctl(2): deliver a signal to this process when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent() -> None:
+    """Get SIGTERM (give the run back, exit) when the process that started this one dies.
+
+    Without it a worker outlives a `judge serve` killed with SIGKILL and judges on beside
+    the next start's workers. On Linux the signal follows the thread that started the
+    worker: `Workers` starts them from the main thread or the reaper, both of which end
+    only when the service stops, when the workers are stopped anyway.
+    """
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("cannot follow the parent process (errno %d)", ctypes.get_errno())
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the prctl
+        raise WorkerStopping("the service stopped")
+
+
 def worker_main(
     settings: ServiceSettings, secret: Secret, name: str, cores: tuple[int, ...] | None
 ) -> None:
@@ -168,6 +194,10 @@ def worker_main(
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    try:
+        _stop_with_parent()
+    except WorkerStopping:
+        return
     if cores:
         os.sched_setaffinity(0, cores)  # the warm pool starts its slots on these cores
     engine: Engine = make_engine(settings.url())

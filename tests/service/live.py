@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -114,3 +115,55 @@ def stop_service(service: Service) -> str:
     service.process.send_signal(signal.SIGTERM)
     output, _ = service.process.communicate(timeout=60)
     return output
+
+
+def start_workers(service: Service, count: int = 1) -> subprocess.Popen[str]:
+    """`judge worker` beside a `judge serve --workers 0`: workers in a process of their own."""
+    return subprocess.Popen(
+        [
+            JUDGE,
+            "worker",
+            "--data",
+            str(service.data),
+            "--workers",
+            str(count),
+            "--sandbox",
+            "process",
+            "--no-pool",
+        ],
+        env=service.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def gone(pid: int, timeout: float) -> bool:
+    """Whether process `pid` ended (or is a zombie) within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def form_token(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def browser_login(service: Service, name: str, password: str) -> httpx.Client:
+    """A client that logged in through the login form, as a browser does."""
+    client = httpx.Client(
+        base_url=service.url, headers={"Accept": "text/html", "Origin": service.url}
+    )
+    token = form_token(client.get("/login").text)
+    done = client.post("/login", data={"name": name, "password": password, "csrf": token})
+    assert done.status_code == 303 and done.headers["location"] == "/", done.text
+    return client

@@ -24,7 +24,9 @@ from tests.service.live import (
     SOLUTION,
     STARTER,
     Service,
+    gone,
     start_service,
+    start_workers,
     stop_service,
 )
 
@@ -275,6 +277,62 @@ def test_stopping_the_service_mid_run_loses_nothing_and_a_restart_judges_it(
         with second.client(user["token"]) as client:
             judged = wait_judged(client, made["id"])
         assert judged["result"]["verdict"] == "AC"
+    finally:
+        stop_service(second)
+
+
+@pytest.mark.slow
+def test_the_web_process_restarted_mid_run_loses_nothing_while_the_workers_go_on(
+    tmp_path: Path,
+) -> None:
+    web = start_service(tmp_path, workers=0)
+    workers = start_workers(web)
+    try:
+        user = web.add_user("erin")
+        with web.client(user["token"]) as client:
+            made = upload(client, "slow.py", SLOW_SOLUTION).json()
+        pid = running_worker_pid(web, made["id"])
+        web.process.kill()  # the web process dies mid-run, without a word
+        web.process.communicate(timeout=30)
+        again = start_service(tmp_path, workers=0)
+        try:
+            with again.client(user["token"]) as client:
+                judged = wait_judged(client, made["id"])
+            assert judged["result"]["verdict"] == "AC"
+            assert judged["tries"] == 1  # the worker went on: nothing was requeued
+            assert not gone(pid, 0)  # the same worker process judged it
+            assert done_events(again, made["id"]) == 1
+            login = httpx.get(f"{again.url}/login")
+            assert login.status_code == 200 and 'name="password"' in login.text
+        finally:
+            stop_service(again)
+    finally:
+        workers.send_signal(signal.SIGTERM)
+        workers.communicate(timeout=60)
+    assert workers.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_service_killed_outright_leaves_a_sound_database_and_no_worker_behind(
+    tmp_path: Path,
+) -> None:
+    first = start_service(tmp_path, workers=2)
+    user = first.add_user("finn")
+    with first.client(user["token"]) as client:
+        made = [upload(client, f"slow{i}.py", SLOW_SOLUTION).json()["id"] for i in range(4)]
+    running = [running_worker_pid(first, made[0]), running_worker_pid(first, made[1])]
+    first.process.kill()  # SIGKILL: no handler runs, nothing is given back by the web process
+    first.process.communicate(timeout=30)
+    assert all(gone(pid, 15) for pid in running), "a worker outlived its service"
+    assert first.db("pragma integrity_check") == [("ok",)]
+    assert first.db("select count(*) from run where state = 'done'") == [(0,)]
+    second = start_service(tmp_path, workers=2)
+    try:
+        with second.client(user["token"]) as client:
+            judged = [wait_judged(client, made_id, timeout=120) for made_id in made]
+        assert [j["result"]["verdict"] for j in judged] == ["AC"] * 4
+        assert all(done_events(second, made_id) == 1 for made_id in made)
+        assert second.db("select count(*) from run") == [(4,)]
     finally:
         stop_service(second)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.live import SOLUTION, Service, start_service, stop_service
+from tests.service.live import SOLUTION, Service, form_token, start_service, stop_service
 
 HTML = {"Accept": "text/html"}
 
@@ -20,12 +20,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     started = start_service(tmp_path_factory.mktemp("pages"), workers=1)
     yield started
     stop_service(started)
-
-
-def form_token(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
 
 
 def logged_in(service: Service, name: str) -> tuple[httpx.Client, str]:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from judge.service import queue
 from judge.service.db import make_engine, session_factory
 from judge.service.migrate import alembic_config
-from judge.service.models import Event, Run, RunState
+from judge.service.models import Event, Run, RunState, Submission, User
+from judge.service.submissions import views
 from tests.service.conftest import queue_runs
 
 Sessions = Callable[[], Session]
@@ -58,6 +59,18 @@ def test_eight_workers_racing_for_200_runs_judge_each_exactly_once(
             if event.payload["state"] == "done"
         )
         assert set(done.values()) == {1} and len(done) == 200
+
+
+def test_a_queued_run_knows_its_place_in_the_order_workers_claim(sessions: Sessions) -> None:
+    ids = queue_runs(sessions, 4)
+    held = queue.claim(sessions, "w1", lease_s=60)
+    assert held is not None and held.run_id == ids[0]  # the oldest goes first
+    with sessions() as session:
+        assert queue.queue_places(session) == {ids[1]: 1, ids[2]: 2, ids[3]: 3}
+        user = session.scalars(select(User)).one()
+        shown = views(session, session.scalars(select(Submission)).all(), user)
+    assert [s.queue_place for s in shown] == [None, 1, 2, 3]
+    assert [s.state for s in shown] == ["running", "queued", "queued", "queued"]
 
 
 def test_a_worker_that_lost_its_lease_cannot_write_its_late_result(sessions: Sessions) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +18,7 @@ from tests.service.live import (
     SOLUTION,
     STARTER,
     Service,
+    browser_login,
     start_service,
     stop_service,
 )
@@ -170,6 +173,58 @@ def test_a_rejudge_supersedes_the_old_run_and_judges_again(
     assert runs == [("superseded",), ("done",)]
     assert dan.post(f"/api/v1/submissions/{made['id']}/rejudge").status_code == 403
     dan.close()
+
+
+def test_a_rejudge_of_a_problem_shows_the_ranks_that_changed_once_judged(
+    service: Service, boss: httpx.Client, tmp_path: Path
+) -> None:
+    # A file that answers right only once a mark exists on the host (the process sandbox
+    # lets it look): the test makes the mark between the judging and the rejudge, as a
+    # setter's fix to a problem would change a verdict for real.
+    mark = tmp_path / "fixed"
+    flaky = (
+        f"import os\nMARK = {str(mark)!r}\n\n"
+        "def add(a, b):\n"
+        "    if not os.path.exists(MARK):\n"
+        "        return [0 for _ in a]\n"
+        "    return [x + y for x, y in zip(a, b)]\n"
+    ).encode()
+    source = ROUND.replace("race-round", "rejudge-round").replace("limit: 2", "limit: 5")
+    assert boss.post("/api/v1/rounds", json={"source": source}).status_code == 201
+    assert boss.post("/api/v1/rounds/rejudge-round/start").status_code == 200
+    with (
+        service.client(service.add_user("gil")["token"]) as gil,
+        service.client(service.add_user("hal")["token"]) as hal,
+    ):
+        first = judged(boss, upload(gil, flaky, "rejudge-round").json()["id"])
+        judged(hal, upload(hal, SOLUTION.read_bytes(), "rejudge-round").json()["id"])
+    assert first["result"]["verdict"] == "WA"
+    ranks = {
+        row["contestant"]: row["rank"]
+        for row in boss.get("/api/v1/rounds/rejudge-round/scoreboard").json()["private"]["rows"]
+    }
+    assert ranks["hal"] == 1 and ranks["gil"] == 2
+    mark.touch()
+
+    wrong = boss.post("/api/v1/rounds/rejudge-round/rejudge", json={"problem": "threshold"})
+    assert wrong.status_code == 404 and "not a problem of" in wrong.json()["error"]
+    again = boss.post("/api/v1/rounds/rejudge-round/rejudge", json={"problem": "add-arrays"})
+    assert again.status_code == 200 and again.json() == {"queued": 2}
+    assert judged(boss, first["id"])["result"]["verdict"] == "AC"
+    deadline = time.monotonic() + 60
+    while (report := boss.get("/api/v1/rounds/rejudge-round/rejudges").json()[0])["pending"]:
+        assert time.monotonic() < deadline, report
+        time.sleep(0.1)
+    assert report["what"] == "add-arrays" and report["runs"] == 2
+    for board in ("public", "private"):  # equal totals: the earlier file ranks first
+        moved = report["moved"][board]
+        assert {"contestant": "gil", "before": 2, "after": 1} in moved, report
+        assert {"contestant": "hal", "before": 1, "after": 2} in moved, report
+
+    password = service.add_user("overseer", organiser=True)["password"]
+    with closing(browser_login(service, "overseer", password)) as page:
+        admin = page.get("/admin").text
+    assert "Rejudge of add-arrays (2 file(s)" in admin and "gil 2 &rarr; 1" in admin
 
 
 def test_bank_rounds_can_be_created_by_name_and_the_queue_page_shows_the_workers(
