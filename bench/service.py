@@ -61,8 +61,12 @@ def free_port() -> int:
         return port
 
 
-def start(data: Path, sandbox: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+def start(
+    data: Path, sandbox: str, env: dict[str, str], log: Path | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """Start `judge serve --workers 2`; its output goes to `log` (else nowhere)."""
     port = free_port()
+    output = log.open("w") if log else subprocess.DEVNULL
     process = subprocess.Popen(
         [
             JUDGE,
@@ -77,8 +81,8 @@ def start(data: Path, sandbox: str, env: dict[str, str]) -> tuple[subprocess.Pop
             sandbox,
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     url = f"http://127.0.0.1:{port}"

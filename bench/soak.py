@@ -57,6 +57,11 @@ class Tally:
     fetch_s: list[float] = field(default_factory=list)
     board_s: list[float] = field(default_factory=list)
     reconnects: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def answered(self, response: httpx.Response) -> None:
+        if response.status_code >= 500:
+            self.failures.append(f"{response.status_code} on {response.request.url.path}")
 
 
 def labelled_files() -> list[tuple[str, Path, str]]:
@@ -175,42 +180,46 @@ async def contestant(
                 continue
             tally.made[response.json()["id"]] = (started, verdict)
         await asyncio.sleep(max(0.0, until - time.perf_counter()))
-        await drained(tally, timeout=600)
+        await drained(tally, timeout=300)
         for task in tasks:
-            if task.done() and task.exception():  # a stream or a poll failed: say so
-                raise task.exception()  # type: ignore[misc]
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def follow(web: httpx.AsyncClient, tally: Tally) -> None:
-    """The contestant's /events stream, reconnected with Last-Event-ID when the server
-    ends it (as EventSource does): record each verdict, fetch it as live.js does."""
+    """The contestant's /events stream, reconnected with Last-Event-ID when it ends or
+    breaks (as EventSource does): record each verdict, fetch it as live.js does."""
     last = "0"
     while True:
-        async with web.stream(
-            "GET", "/events", headers={"Last-Event-ID": last}, timeout=None
-        ) as stream:
-            async for line in stream.aiter_lines():
-                if line.startswith("id: "):
-                    last = line[4:]
-                if not line.startswith("data: "):
-                    continue
-                event = json.loads(line[6:])
-                if event.get("state") not in ("done", "error"):
-                    continue
-                tally.delivered.setdefault(event["submission"], time.perf_counter())
-                started = time.perf_counter()
-                (await web.get(f"/api/v1/submissions/{event['submission']}")).raise_for_status()
-                tally.fetch_s.append(time.perf_counter() - started)
-        tally.reconnects += 1
+        try:
+            async with web.stream(
+                "GET", "/events", headers={"Last-Event-ID": last}, timeout=None
+            ) as stream:
+                async for line in stream.aiter_lines():
+                    if line.startswith("id: "):
+                        last = line[4:]
+                    if not line.startswith("data: "):
+                        continue
+                    event = json.loads(line[6:])
+                    if event.get("state") not in ("done", "error"):
+                        continue
+                    tally.delivered.setdefault(event["submission"], time.perf_counter())
+                    started = time.perf_counter()
+                    fetched = await web.get(f"/api/v1/submissions/{event['submission']}")
+                    tally.fetch_s.append(time.perf_counter() - started)
+                    tally.answered(fetched)
+            tally.reconnects += 1
+        except httpx.HTTPError as exc:
+            tally.failures.append(f"event stream broke: {type(exc).__name__}: {exc}")
+            await asyncio.sleep(1.0)
 
 
 async def board(web: httpx.AsyncClient, until: float, tally: Tally) -> None:
     while time.perf_counter() < until:
         started = time.perf_counter()
-        (await web.get(f"/api/v1/rounds/{ROUND}/scoreboard")).raise_for_status()
+        polled = await web.get(f"/api/v1/rounds/{ROUND}/scoreboard")
         tally.board_s.append(time.perf_counter() - started)
+        tally.answered(polled)
         await asyncio.sleep(BOARD_POLL_S)
 
 
@@ -288,12 +297,14 @@ def main() -> None:
     parser.add_argument("--sandbox", default="bwrap")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--rest-s", type=float, default=20.0, help="settle before measuring")
+    parser.add_argument("--log", type=Path, help="keep the service's output here")
     args = parser.parse_args()
     console = Console()
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as folder:
         data = Path(folder) / "data"
         env = {**os.environ, "JUDGE_BANK": str(ROOT), "JUDGE_SECRET": "bench-soak-secret"}
-        process, url = start(data, args.sandbox, env)
+        log = Path(folder) / "serve.log"
+        process, url = start(data, args.sandbox, env, log)
         try:
             users = import_users(data, args.contestants, env)
             token = organiser_token(data, env)
@@ -311,6 +322,9 @@ def main() -> None:
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
+            errors = sorted({line for line in log.read_text().splitlines() if "Error" in line})
+            if args.log:
+                args.log.write_text(log.read_text())
     lost = sorted(set(tally.made) - set(tally.delivered))
     latency = [tally.delivered[i] - sent for i, (sent, _) in tally.made.items() if i not in lost]
     counts = Table("what", "count", title=f"{args.contestants} contestants, {elapsed:.0f} s")
@@ -321,6 +335,7 @@ def main() -> None:
         ("verdicts that disagree with the label", len(wrong)),
         ("uploads refused", len(tally.refused)),
         ("event streams reconnected (the server ends one after 5 min)", tally.reconnects),
+        ("server errors and broken streams", len(tally.failures)),
     ):
         counts.add_row(label, str(value))
     console.print(counts)
@@ -338,9 +353,10 @@ def main() -> None:
     for name, value in at_rest.items():
         rss.add_row(name, f"{value:.0f}", f"{at_end.get(name, 0.0):.0f}")
     console.print(rss)
-    for line in (wrong + tally.refused)[:20]:
-        console.print(line)
-    if lost or wrong:
+    failures = sorted(set(tally.failures), key=tally.failures.index)
+    for line in (wrong + tally.refused + failures + errors)[:30]:
+        console.print(line, highlight=False)
+    if lost or wrong or tally.failures:
         raise SystemExit(1)
 
 

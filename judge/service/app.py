@@ -28,6 +28,7 @@ from judge.service.contests import RoundFiles
 from judge.service.db import make_engine, session_factory
 from judge.service.deps import LoginRequired
 from judge.service.errors import Refused
+from judge.service.events import EventHub
 
 PRACTICE = "practice"
 
@@ -39,7 +40,9 @@ def create_app(settings: ServiceSettings, secret: Secret) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.url())
         app.state.sessions = session_factory(engine)
+        app.state.events = EventHub(app.state.sessions, web.EVENT_POLL_S)
         yield
+        await app.state.events.close()
         engine.dispose()
 
     app = FastAPI(title="olympiad judge", version="1", lifespan=lifespan)

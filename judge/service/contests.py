@@ -56,6 +56,7 @@ class RoundFiles:
         self.folder = data_dir / ROUNDS
         self._loaded: dict[str, Round] = {}
         self._kept: dict[Hashable, tuple[Hashable, Any]] = {}
+        self._computing: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def load(self, name: str) -> Round:
@@ -76,16 +77,18 @@ class RoundFiles:
 
     def remember(self, slot: Hashable, key: Hashable, compute: Callable[[], T]) -> T:
         """The value last computed for `slot` if it was computed for `key`; else compute
-        it now and keep it (one value per slot: the newest)."""
+        it now and keep it (one value per slot: the newest). Callers that ask for the
+        same slot meanwhile wait for that one computation instead of repeating it."""
         with self._lock:
+            guard = self._computing.setdefault(slot, threading.Lock())
+        with guard:
             kept = self._kept.get(slot)
-        if kept is not None and kept[0] == key:
-            value: T = kept[1]
-            return value
-        value = compute()
-        with self._lock:
+            if kept is not None and kept[0] == key:
+                value: T = kept[1]
+                return value
+            value = compute()
             self._kept[slot] = (key, value)
-        return value
+            return value
 
     def keep(self, name: str, source: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -11,13 +11,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # A writer waits this long for another's lock before SQLite says "database is locked".
 SQLITE_BUSY_MS = 30_000
+# Connections an engine keeps, and how many more it may open: more than the threads that
+# run the web app's sync routes (40 in anyio's default limiter), so that no request ever
+# waits for a connection (and times out) while another thread holds one to compute.
+POOL_SIZE = 20
+POOL_OVERFLOW = 40
 
 
 def make_engine(url: str) -> Engine:
     """Return an engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+        )
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_MS / 1000},
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:

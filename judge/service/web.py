@@ -50,6 +50,7 @@ from judge.service.deps import (
     same_site,
 )
 from judge.service.errors import Refused
+from judge.service.events import EventHub, Update
 from judge.service.models import (
     Event,
     LoginSession,
@@ -136,6 +137,13 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
 
 
+def page(
+    request: Request, name: str, user: User, login: LoginSession | None, **context: Any
+) -> HTMLResponse:
+    """A logged-in user's page: the template gets the user and the session's form token."""
+    return render(request, name, user=user, csrf=login.csrf_token if login else "", **context)
+
+
 # ---- logging in and out --------------------------------------------------------------
 
 
@@ -143,8 +151,19 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 def login_form(request: Request, error: str = "") -> HTMLResponse:
     csrf = secrets.token_urlsafe(24)
     response = render(request, "login.html", error=error, csrf=csrf, user=None)
-    response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="lax", max_age=3600)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="lax", max_age=3600, secure=_tls(request)
+    )
     return response
+
+
+def _tls(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS: then cookies are sent over HTTPS only.
+
+    Behind a TLS proxy on this machine, uvicorn takes the scheme from its
+    X-Forwarded-Proto (it trusts that header from 127.0.0.1 only).
+    """
+    return request.url.scheme == "https"
 
 
 @router.post("/login", dependencies=[Depends(same_site)])
@@ -183,7 +202,12 @@ def login(
     session.commit()
     response = RedirectResponse("/", 303)
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", max_age=SESSION_DAYS * 86400
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        max_age=SESSION_DAYS * 86400,
+        secure=_tls(request),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
@@ -247,11 +271,11 @@ def home(request: Request, session: SessionDep, user: PageUser, login: LoginDep)
         }
         for number in sorted(sections)
     ]
-    return render(
+    return page(
         request,
         "home.html",
-        user=user,
-        csrf=login.csrf_token if login else "",
+        user,
+        login,
         sections=summary,
         solved=sum(v == "solved" for v in status.values()),
         total=len(catalogue.problems),
@@ -267,11 +291,11 @@ def problem_page(
         raise HTTPException(404, f"no problem {slug!r}")
     problem = catalogue.problems[slug]
     statement = catalogue.statement(slug)
-    return render(
+    return page(
         request,
         "problem.html",
-        user=user,
-        csrf=login.csrf_token if login else "",
+        user,
+        login,
         spec=problem.spec,
         statement=statement,
         error=error,
@@ -365,11 +389,11 @@ def submissions_page(
     last_event = session.scalars(
         select(Event.id).where(Event.user_id == user.id).order_by(Event.id.desc())
     ).first()
-    return render(
+    return page(
         request,
         "submissions.html",
-        user=user,
-        csrf=login.csrf_token if login else "",
+        user,
+        login,
         submissions=views(session, rows, user),
         last_event=last_event or 0,
     )
@@ -383,7 +407,7 @@ async def events(request: Request) -> StreamingResponse:
     """Stream my run events (server-sent events) from Last-Event-ID (or ?after=) on.
 
     Takes no session dependency: that would hold a database session for the stream's
-    whole life. Each poll opens its own.
+    whole life. The events come from the app's EventHub, one reader for all streams.
     """
     start = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
     after = int(start) if start.isdigit() else 0
@@ -394,24 +418,25 @@ async def events(request: Request) -> StreamingResponse:
             return get_page_user(get_login(request, session), session).id
 
     user_id = await run_in_threadpool(who)
-
-    def newer(since: int) -> list[tuple[int, dict[str, Any], int | None]]:
-        with sessions() as session:
-            rows = session.scalars(
-                select(Event).where(Event.user_id == user_id, Event.id > since).order_by(Event.id)
-            ).all()
-            return [(e.id, e.payload, e.submission_id) for e in rows]
+    hub: EventHub = request.app.state.events
 
     async def stream() -> AsyncIterator[str]:
-        nonlocal after
         ends = time.monotonic() + EVENT_STREAM_S
         yield "retry: 1000\n\n"
-        while time.monotonic() < ends and not await request.is_disconnected():
-            for event_id, payload, submission_id in await run_in_threadpool(newer, after):
-                after = event_id
-                data = {"submission": submission_id, "state": payload.get("state")}
-                yield f"id: {event_id}\nevent: run\ndata: {_json(data)}\n\n"
-            await asyncio.sleep(EVENT_POLL_S)
+        async with hub.follow(user_id, after) as updates:
+            waiting: asyncio.Task[Update] | None = None
+            try:
+                while time.monotonic() < ends and not await request.is_disconnected():
+                    waiting = waiting or asyncio.ensure_future(anext(updates))
+                    done, _ = await asyncio.wait({waiting}, timeout=EVENT_POLL_S)
+                    if not done:
+                        continue  # nothing new: look whether the browser is still there
+                    update, waiting = waiting.result(), None
+                    data = {"submission": update.submission, "state": update.state}
+                    yield f"id: {update.id}\nevent: run\ndata: {_json(data)}\n\n"
+            finally:
+                if waiting is not None:
+                    waiting.cancel()
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
@@ -478,11 +503,11 @@ def rounds_page(
     request: Request, session: SessionDep, user: PageUser, login: LoginDep
 ) -> HTMLResponse:
     rows = session.scalars(select(RoundRow).order_by(RoundRow.id.desc())).all()
-    return render(
+    return page(
         request,
         "rounds.html",
-        user=user,
-        csrf=login.csrf_token if login else "",
+        user,
+        login,
         rounds=rows,
         now=utcnow(),
     )
@@ -493,11 +518,11 @@ def round_home(
     request: Request, name: str, session: SessionDep, user: PageUser, login: LoginDep
 ) -> HTMLResponse:
     context = _round_context(session, request, name, user)
-    return render(
+    return page(
         request,
         "round.html",
-        user=user,
-        csrf=login.csrf_token if login else "",
+        user,
+        login,
         key=secrets.token_urlsafe(16),
         error=request.query_params.get("error", ""),
         **context,
@@ -541,11 +566,11 @@ def scoreboard_page(
     files: contests.RoundFiles = request.app.state.rounds
     shown = contests.boards(session, files, row, user)
     spec = files.load(row.name).spec
-    return render(
+    return page(
         request,
         "scoreboard.html",
-        user=user,
-        csrf=login.csrf_token if login else "",
+        user,
+        login,
         round=row,
         spec=spec,
         public=shown.public,
@@ -576,11 +601,11 @@ def admin_page(
     workers = session.scalars(select(WorkerBeat).order_by(WorkerBeat.name)).all()
     files = request.app.state.rounds
     rejudged = {row.name: contests.rejudges(session, files, row, user, last=3) for row in rows}
-    return render(
+    return page(
         request,
         "admin.html",
-        user=user,
-        csrf=login.csrf_token if login else "",
+        user,
+        login,
         rounds=rows,
         rejudged=rejudged,
         available=available,
@@ -702,11 +727,11 @@ def admin_import_users(
         made = import_users(session, text)
     except UsageError as exc:
         raise Refused(422, str(exc)) from None
-    return render(
+    return page(
         request,
         "sheet.html",
-        user=user,
-        csrf=login.csrf_token if login else "",
+        user,
+        login,
         made=made,
         url=str(request.base_url),
     )

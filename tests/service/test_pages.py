@@ -4,7 +4,8 @@ every form, login throttling, and who may open what."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,13 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     started = start_service(tmp_path_factory.mktemp("pages"), workers=1)
     yield started
     stop_service(started)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
 
 
 def logged_in(service: Service, name: str) -> tuple[httpx.Client, str]:
@@ -80,6 +88,25 @@ def test_a_login_makes_a_new_session_and_logging_out_ends_it(service: Service) -
     assert client.post("/logout", data={"csrf": csrf}).status_code == 303
     assert client.get("/").status_code == 303
     client.close()
+
+
+def test_behind_a_tls_proxy_the_cookies_travel_over_https_only(service: Service) -> None:
+    password = service.add_user("ivan")["password"]
+    proxied = {**HTML, "Origin": service.url, "X-Forwarded-Proto": "https"}
+    with httpx.Client(base_url=service.url, headers=proxied) as client:
+        assert "secure" not in httpx.get(f"{service.url}/login").headers["set-cookie"].lower()
+        page = client.get("/login")
+        assert "; secure" in page.headers["set-cookie"].lower()
+        done = client.post(
+            "/login",
+            data={"name": "ivan", "password": password, "csrf": form_token(page.text)},
+            # A Secure cookie is not sent back over plain HTTP: hand it over as the
+            # browser would over HTTPS.
+            headers={"Cookie": page.headers["set-cookie"].split(";")[0]},
+        )
+    assert done.status_code == 303
+    session_cookie = done.headers.get_list("set-cookie")[0].lower()
+    assert session_cookie.startswith("judge_session=") and "; secure" in session_cookie
 
 
 def test_repeated_wrong_passwords_are_throttled(service: Service) -> None:
@@ -170,3 +197,65 @@ def test_the_service_stops_promptly_with_a_browser_following_its_events(tmp_path
     stop_service(own)
     assert time.monotonic() - started < 15
     client.close()
+
+
+def test_many_open_event_streams_each_get_every_verdict_once(service: Service) -> None:
+    """60 open tabs of one contestant: one reader of the event table serves them all;
+    each tab gets the events after the page it opened, a stream that asks for all
+    (Last-Event-ID: 0) gets them all, and no stream gets one twice."""
+    import asyncio
+    import json
+
+    client, csrf = logged_in(service, "olga")
+
+    def submit() -> None:
+        made = client.post(
+            "/problems/add-arrays/submit",
+            data={"csrf": csrf},
+            files={"file": ("solution.py", SOLUTION.read_bytes())},
+        )
+        assert made.status_code == 303, made.text
+
+    def events_of_olga() -> list[tuple[int, int, str]]:
+        return service.db(
+            "select e.id, e.submission_id, json_extract(e.payload, '$.state') from event e "
+            "join user u on u.id = e.user_id where u.name = 'olga' order by e.id"
+        )
+
+    def judged() -> bool:
+        return bool(events_of_olga()) and events_of_olga()[-1][2] == "done"
+
+    submit()
+    wait_until(judged)
+    after = int(re.search(r'data-after="(\d+)"', client.get("/submissions").text).group(1))
+
+    async def follow(web: httpx.AsyncClient, url: str, headers: dict[str, str]) -> list:
+        seen = []
+        async with web.stream("GET", url, headers=headers, timeout=60) as stream:
+            async for line in stream.aiter_lines():
+                if line.startswith("id: "):
+                    event_id = int(line[4:])
+                elif line.startswith("data: "):
+                    event = json.loads(line[6:])
+                    seen.append((event_id, event["submission"], event["state"]))
+                    if len([s for s in seen if s[2] == "done"]) == (2 if url == "/events" else 1):
+                        return seen
+        return seen
+
+    async def scenario() -> list[list]:
+        async with httpx.AsyncClient(
+            base_url=service.url, cookies=dict(client.cookies), headers=HTML
+        ) as web:
+            tabs = [follow(web, f"/events?after={after}", {}) for _ in range(59)]
+            tabs.append(follow(web, "/events", {"Last-Event-ID": "0"}))
+            streams = [asyncio.create_task(tab) for tab in tabs]
+            await asyncio.sleep(2.0)
+            await asyncio.to_thread(submit)
+            return await asyncio.wait_for(asyncio.gather(*streams), 60)
+
+    seen = asyncio.run(scenario())
+    client.close()
+    everything = events_of_olga()
+    assert seen[59] == everything  # all of them, in order, once
+    assert all(tab == [e for e in everything if e[0] > after] for tab in seen[:59])
+    assert [state for _, _, state in seen[0]] == ["queued", "running", "done"]
