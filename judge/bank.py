@@ -3,6 +3,8 @@
 `reference/<slug>/` holds the setter's labelled submissions in folders named by the
 verdict they must get, and optionally `submissions.yaml` giving an expected metric
 or score range per file (keys are paths like `wrong_answer/foo.py`, or `starter`).
+It also holds what teaches the problem, never handed out with it: `hints/1.md`,
+`hints/2.md`, ... (revealed one at a time, in order) and `editorial.md`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from judge.spec import SLUG, Problem, load_problem
 from judge.verdicts import Verdict
 
 EXPECTATIONS_FILE = "submissions.yaml"
+HINTS_FOLDER = "hints"
+EDITORIAL_FILE = "editorial.md"
 
 # Folders of reference/<slug>/ named by the verdict their submissions must get.
 VERDICT_FOLDERS: dict[str, Verdict] = {
@@ -158,20 +162,34 @@ def find_bank(start: Path) -> Bank:
     raise SpecError(f"no problem bank (problems/ and datasets/) at or above {start}")
 
 
+def hint_files(problem: Problem) -> list[Path]:
+    """The problem's hints in the order they are revealed (hints/1.md, hints/2.md, ...)."""
+    folder = problem.reference_folder / HINTS_FOLDER
+    numbered = [p for p in folder.glob("*.md") if p.stem.isdigit()] if folder.is_dir() else []
+    return sorted(numbered, key=lambda p: int(p.stem))
+
+
+def editorial_file(problem: Problem) -> Path:
+    return problem.reference_folder / EDITORIAL_FILE
+
+
 def problem_digest(problem: Problem, bank: Bank) -> str:
     """Return a SHA-256 of everything that decides a problem's verdicts.
 
     The spec, statement and starter, the dataset recipe, and every file under the
-    problem's reference folder (the references that make expected answers), by path and
-    bytes; a rejudge can tell whether any of it changed.
+    problem's reference folder (the references that make expected answers) but its
+    hints and editorial, by path and bytes; a rejudge can tell whether any of it changed.
     """
     recipe = bank.datasets_dir / f"{problem.spec.dataset.recipe}.py"
     files = [problem.folder / "spec.yaml", problem.statement, problem.starter, recipe]
+    teaching = problem.reference_folder / HINTS_FOLDER, editorial_file(problem)
     if problem.reference_folder.is_dir():
         files += sorted(
             path
             for path in problem.reference_folder.rglob("*")
-            if path.is_file() and "__pycache__" not in path.parts
+            if path.is_file()
+            and "__pycache__" not in path.parts
+            and not any(path == t or path.is_relative_to(t) for t in teaching)
         )
     digest = hashlib.sha256()
     for path in files:

@@ -39,6 +39,7 @@ from judge.runner import Judge, as_result
 from judge.sandbox import CHOICES, Choice, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
 from judge.spec import SECTIONS, Problem, spec_json_schema
+from judge.teaching import HintLog, read_editorial
 from judge.text import printable
 from judge.validate import (
     MEMORY_MULTIPLIER,
@@ -184,6 +185,53 @@ def fetch(slug: str, dest: Path) -> None:
         f"wrote {slug} to {dest}: statement.md, starter.py, problem.json, "
         "data/ (public practice data)"
     )
+
+
+def hint_log() -> HintLog:
+    """The hint log: JUDGE_HINT_LOG, else hints.json in the user's state folder."""
+    if named := os.environ.get("JUDGE_HINT_LOG"):
+        return HintLog(Path(named))
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return HintLog(state / "olympiad-judge" / "hints.json")
+
+
+@app.command()
+def hint(
+    slug: str,
+    again: Annotated[
+        bool, typer.Option("--again", help="Show the hints revealed so far; reveal none.")
+    ] = False,
+) -> None:
+    """Reveal the next hint of a problem (practice); the hint log remembers it."""
+    log = hint_log()
+    try:
+        problem = current_bank().problem(slug)
+        shown = log.shown(problem) if again else [log.reveal_next(problem)]
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    if shown == [None]:
+        console.print(
+            f"every hint of {slug} is revealed: `judge hint {slug} --again` shows them, "
+            f"`judge editorial {slug}` explains the solution",
+            highlight=False,
+        )
+        return
+    if not shown:
+        console.print(f"no hint of {slug} revealed yet: `judge hint {slug}` reveals one")
+    for item in shown:
+        assert item is not None
+        console.print(f"[bold]Hint {item.number} of {item.total}[/]")
+        console.print(Markdown(item.text))
+
+
+@app.command()
+def editorial(slug: str) -> None:
+    """Show the setter's editorial of a problem: the bug, the fix and why (spoilers)."""
+    try:
+        text = read_editorial(current_bank().problem(slug))
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    console.print(Markdown(text))
 
 
 @app.command("export-bundle")

@@ -39,6 +39,8 @@ def scaffold_problem(bank: Bank, slug: str, kind: Kind) -> list[Path]:
         "solution.py": bank.reference_dir / slug / "accepted" / "solution.py",
         "wrong_answer.py": bank.reference_dir / slug / "wrong_answer" / "plausible_fix.py",
         "recipe.py": bank.datasets_dir / f"{recipe}.py",
+        "shared/editorial.md": bank.reference_dir / slug / "editorial.md",
+        "shared/hint.md": bank.reference_dir / slug / "hints" / "1.md",
     }
     for path in (bank.problems_dir / slug, bank.reference_dir / slug, targets["recipe.py"]):
         if path.exists():
@@ -47,7 +49,8 @@ def scaffold_problem(bank: Bank, slug: str, kind: Kind) -> list[Path]:
     written: list[Path] = []
     try:
         for template, target in targets.items():
-            text = (TEMPLATES / kind / template).read_text(encoding="utf-8")
+            source = TEMPLATES / (template if "/" in template else f"{kind}/{template}")
+            text = source.read_text(encoding="utf-8")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(Template(text).safe_substitute(values), encoding="utf-8")
             written.append(target)

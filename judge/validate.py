@@ -42,11 +42,15 @@ from pathlib import Path
 from typing import Any
 
 from judge.bank import (
+    EDITORIAL_FILE,
     EXPECTATIONS_FILE,
+    HINTS_FOLDER,
     VERDICT_FOLDERS,
     Bank,
     Expectation,
     LabelledSubmission,
+    editorial_file,
+    hint_files,
     labelled_submissions,
     load_expectations,
 )
@@ -335,6 +339,8 @@ def check_reference_layout(report: ProblemReport, problem: Problem) -> Path | No
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or entry.name == "__pycache__":
             continue
+        if entry.name in (HINTS_FOLDER, EDITORIAL_FILE):
+            continue  # checked by check_teaching
         if entry.is_dir() and entry.name not in VERDICT_FOLDERS:
             report.error(
                 "files",
@@ -360,6 +366,32 @@ def check_reference_layout(report: ProblemReport, problem: Problem) -> Path | No
         return None
     preferred = folder / "accepted" / "solution.py"
     return preferred if preferred in accepted else accepted[0]
+
+
+def check_teaching(report: ProblemReport, problem: Problem) -> None:
+    """Hints are hints/1.md, 2.md, ... without a gap, none empty; the editorial is there.
+
+    A missing editorial or no hint is a warning (a problem is judged without them); a
+    broken hints folder is an error, as hints are revealed by number.
+    """
+    folder = problem.reference_folder / HINTS_FOLDER
+    hints = hint_files(problem)
+    if folder.is_dir():
+        for entry in sorted(set(folder.iterdir()) - set(hints)):
+            report.error("teaching", f"{entry}: not a hint; name hints 1.md, 2.md, ...")
+    numbers = [int(path.stem) for path in hints]
+    if numbers != list(range(1, len(numbers) + 1)):
+        report.error("teaching", f"{folder}: hints must be 1.md to {len(numbers)}.md, no gap")
+    for path in hints:
+        if not path.read_text(encoding="utf-8", errors="replace").strip():
+            report.error("teaching", f"{path}: the hint is empty")
+    if not hints:
+        report.warn("teaching", f"{folder}: no hints; write hints/1.md (revealed first), ...")
+    editorial = editorial_file(problem)
+    if not editorial.is_file():
+        report.warn("teaching", f"{editorial}: no editorial; write one (released after rounds)")
+    elif not editorial.read_text(encoding="utf-8", errors="replace").startswith("# "):
+        report.error("teaching", f"{editorial}: start the editorial with a '# ' title line")
 
 
 def check_limits(report: ProblemReport, problem: Problem, cores: int) -> None:
@@ -683,6 +715,7 @@ def static_checks(
     check_statement(report, problem)
     check_markers(report, problem, bank)
     reference = check_reference_layout(report, problem)
+    check_teaching(report, problem)
     check_limits(report, problem, cores)
     data = check_data(report, problem, bank, secret)
     check_leaks(report, problem, data)

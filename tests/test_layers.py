@@ -65,6 +65,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "judge.bundle": {"judge.bank", "judge.data", "judge.errors", "judge.kinds", "judge.spec"},
     "judge.scaffold": {"judge.bank", "judge.errors", "judge.spec"},
+    "judge.teaching": {"judge.bank", "judge.errors", "judge.spec"},
     "judge.rounds": {
         "judge.text",
         "judge.bank",

@@ -194,6 +194,22 @@ def publish_private(session: Session, row: RoundRow) -> None:
 # ---- the window and the quota ----------------------------------------------------------
 
 
+def running_round_with(session: Session, slug: str) -> RoundRow | None:
+    """The round running now that has problem `slug`, if any: while it runs the problem
+    is the round's only (no practice files, hints or editorial outside what it allows)."""
+    now = utcnow()
+    return session.scalars(
+        select(RoundRow)
+        .join(RoundProblemRow, RoundProblemRow.round_id == RoundRow.id)
+        .where(
+            RoundProblemRow.slug == slug,
+            RoundRow.starts_at <= now,
+            RoundRow.ends_at > now,
+        )
+        .order_by(RoundRow.ends_at)
+    ).first()
+
+
 def check_can_submit(
     session: Session, files: RoundFiles, row: RoundRow, user: User, slug: str
 ) -> None:

@@ -179,3 +179,16 @@ class WorkerBeat(Base):
     state: Mapped[str] = mapped_column(String(16))  # idle, judging, stopped
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HintUse(Base):
+    """One hint a user revealed (practice; a round's, when its round file allows hints)."""
+
+    __tablename__ = "hint_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id"), nullable=True)
+    number: Mapped[int] = mapped_column(Integer)
+    revealed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,7 +18,7 @@ from judge.errors import InvalidSource
 from judge.runner import read_source
 from judge.service import queue
 from judge.service.config import ServiceSettings
-from judge.service.contests import RoundFiles, check_can_submit, round_row
+from judge.service.contests import RoundFiles, check_can_submit, round_row, running_round_with
 from judge.service.db import writing
 from judge.service.errors import Refused
 from judge.service.models import Role, Run, RunState, Submission, User
@@ -80,6 +80,14 @@ def accept(
         contest = round_row(session, round_name)
         check_can_submit(session, files, contest, user, problem)
         round_id = contest.id
+    elif user.role != Role.ORGANISER and (running := running_round_with(session, problem)):
+        # A practice verdict is the full verdict on the same hidden data: during the
+        # round it would let anyone probe the private part past the round's limit.
+        raise Refused(
+            403,
+            f"{problem} is a problem of {running.name}, running until "
+            f"{running.ends_at:%H:%M} UTC: submit it there; practice reopens after",
+        )
     row = Submission(
         user_id=user.id,
         round_id=round_id,

@@ -31,10 +31,10 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from judge.bank import Bank
+from judge.bank import Bank, editorial_file, hint_files
 from judge.errors import UsageError
 from judge.service import contests, queue
 from judge.service.accounts import check_password, import_users, token_hash
@@ -53,6 +53,7 @@ from judge.service.errors import Refused
 from judge.service.events import EventHub, Update
 from judge.service.models import (
     Event,
+    HintUse,
     LoginSession,
     Role,
     Run,
@@ -123,14 +124,19 @@ class Catalogue:
 
     def statement(self, slug: str) -> str:
         """Return the problem's statement as HTML (Markdown with highlighted code)."""
+        return self.html(self.problems[slug].statement)
+
+    def html(self, path: Path) -> str:
+        """Return a Markdown file of the bank (a statement, a hint, an editorial) as HTML."""
+        key = str(path)
         with self._lock:
-            if slug not in self._statements:
-                self._statements[slug] = markdown.markdown(
-                    self.problems[slug].statement.read_text(encoding="utf-8"),
+            if key not in self._statements:
+                self._statements[key] = markdown.markdown(
+                    path.read_text(encoding="utf-8"),
                     extensions=["fenced_code", "tables", "codehilite"],
                     extension_configs={"codehilite": {"guess_lang": False}},
                 )
-            return self._statements[slug]
+            return self._statements[key]
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -284,13 +290,20 @@ def home(request: Request, session: SessionDep, user: PageUser, login: LoginDep)
 
 @router.get("/problems/{slug}", response_class=HTMLResponse)
 def problem_page(
-    request: Request, slug: str, user: PageUser, login: LoginDep, error: str = ""
+    request: Request,
+    session: SessionDep,
+    slug: str,
+    user: PageUser,
+    login: LoginDep,
+    error: str = "",
 ) -> HTMLResponse:
     catalogue: Catalogue = request.app.state.catalogue
     if slug not in catalogue.problems:
         raise HTTPException(404, f"no problem {slug!r}")
     problem = catalogue.problems[slug]
     statement = catalogue.statement(slug)
+    hints = hint_files(problem)
+    shown = _hints_revealed(session, user, slug)
     return page(
         request,
         "problem.html",
@@ -300,6 +313,72 @@ def problem_page(
         statement=statement,
         error=error,
         key=secrets.token_urlsafe(16),  # one submission however often the form is sent
+        locked=_locked_by(session, user, slug),
+        hints=[catalogue.html(path) for path in hints[:shown]],
+        hints_total=len(hints),
+        has_editorial=editorial_file(problem).is_file(),
+    )
+
+
+def _locked_by(session: Session, user: User, slug: str) -> RoundRow | None:
+    """The running round that keeps `slug`'s practice, hints and editorial closed to `user`."""
+    return None if user.role == Role.ORGANISER else contests.running_round_with(session, slug)
+
+
+def _hints_revealed(session: Session, user: User, slug: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count(HintUse.id)).where(
+                HintUse.user_id == user.id, HintUse.slug == slug, HintUse.round_id.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+@router.post("/problems/{slug}/hint", dependencies=[Depends(same_site)])
+def reveal_hint(
+    request: Request,
+    session: SessionDep,
+    slug: str,
+    user: PageUser,
+    login: LoginDep,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Reveal the next hint of a practice problem; the database remembers it."""
+    check_csrf(login, csrf)
+    problem = request.app.state.catalogue.problems.get(slug)
+    if problem is None:
+        raise HTTPException(404, f"no problem {slug!r}")
+    if running := _locked_by(session, user, slug):
+        raise Refused(403, f"the hints of {slug} open when {running.name} ends")
+    writing(session)  # two clicks at once reveal one hint each, in order
+    shown = _hints_revealed(session, user, slug)
+    if shown < len(hint_files(problem)):
+        session.add(HintUse(user_id=user.id, slug=slug, number=shown + 1))
+    session.commit()
+    return RedirectResponse(f"/problems/{slug}#hints", 303)
+
+
+@router.get("/problems/{slug}/editorial", response_class=HTMLResponse)
+def editorial_page(
+    request: Request, session: SessionDep, slug: str, user: PageUser, login: LoginDep
+) -> HTMLResponse:
+    catalogue: Catalogue = request.app.state.catalogue
+    if slug not in catalogue.problems:
+        raise HTTPException(404, f"no problem {slug!r}")
+    if running := _locked_by(session, user, slug):
+        raise Refused(403, f"the editorial of {slug} opens when {running.name} ends")
+    path = editorial_file(catalogue.problems[slug])
+    if not path.is_file():
+        raise HTTPException(404, f"{slug} has no editorial yet")
+    return page(
+        request,
+        "editorial.html",
+        user,
+        login,
+        spec=catalogue.problems[slug].spec,
+        editorial=catalogue.html(path),
     )
 
 
@@ -373,9 +452,9 @@ def submit_form(
     check_csrf(login, csrf)
     refused = _accept_upload(request, session, user, file, slug, key)
     if refused is not None:
-        page = problem_page(request, slug, user, login, error=refused.message)
-        page.status_code = refused.status
-        return page
+        shown = problem_page(request, session, slug, user, login, error=refused.message)
+        shown.status_code = refused.status
+        return shown
     return RedirectResponse("/submissions", 303)
 
 

@@ -1,5 +1,6 @@
 """The bank's shape: every problem passes the checks that need no sandbox, has labelled
-submissions beyond the starter, and has its row in the index problems/README.md.
+submissions beyond the starter, hints and an editorial, and has its row in the index
+problems/README.md.
 
 The checks that run submissions (verdicts, calibration, limits, the sandbox audit) are
 `judge validate` over the whole bank: `make validate`, run by CI after the tests.
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from judge.bank import Bank, labelled_submissions
+from judge.bank import Bank, editorial_file, hint_files, labelled_submissions
 from judge.batch import usable_cores
 from judge.data import Secret
 from judge.validate import Plan, Severity, static_checks
@@ -35,6 +36,22 @@ def test_every_problem_has_a_labelled_wrong_submission_besides_the_starter(slug:
     labels = [item.label for item in labelled_submissions(BANK.problem(slug))]
     assert any(label.startswith("accepted/") for label in labels)
     assert any(not label.startswith(("accepted/", "starter")) for label in labels), labels
+
+
+EDITORIAL_SECTIONS = ("## The ", "## The fix", "## Why it works", "## Wrong fixes", "## Take-away")
+
+
+@pytest.mark.parametrize("slug", BANK.slugs())
+def test_every_problem_has_hints_and_an_editorial_that_covers_its_wrong_fixes(slug: str) -> None:
+    problem = BANK.problem(slug)
+    assert len(hint_files(problem)) >= 2, f"{slug}: write at least two hints"
+    text = editorial_file(problem).read_text(encoding="utf-8")
+    assert text.startswith("# Editorial: "), slug
+    assert all(section in text for section in EDITORIAL_SECTIONS), slug
+    labels = [item.label for item in labelled_submissions(problem)]
+    wrong = [label for label in labels if not label.startswith(("accepted/", "starter"))]
+    bullets = text.split("## Wrong fixes", 1)[1].split("\n## ", 1)[0].count("\n- ")
+    assert bullets >= len(wrong), f"{slug}: {len(wrong)} labelled wrong files, {bullets} bullets"
 
 
 def _index_rows() -> dict[str, list[str]]:

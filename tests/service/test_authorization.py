@@ -90,6 +90,11 @@ PAGE_ROUTES = [
     ("GET", "/", (303, 200, 200, 200)),
     ("GET", "/submissions", (303, 200, 200, 200)),
     ("GET", "/problems/add-arrays", (303, 200, 200, 200)),
+    # add-arrays is in auth-round, running: its hints and editorial wait for the end.
+    ("GET", "/problems/add-arrays/editorial", (303, 403, 403, 200)),
+    ("POST", "/problems/add-arrays/hint", (303, 403, 403, 303)),
+    ("GET", "/problems/threshold/editorial", (303, 200, 200, 200)),
+    ("POST", "/problems/threshold/hint", (303, 303, 303, 303)),
     ("GET", "/rounds/auth-round", (303, 200, 200, 200)),
     ("GET", "/rounds/auth-round/scoreboard", (303, 200, 200, 200)),
     ("GET", "/admin", (303, 403, 403, 200)),

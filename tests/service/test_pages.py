@@ -259,3 +259,46 @@ def test_many_open_event_streams_each_get_every_verdict_once(service: Service) -
     assert seen[59] == everything  # all of them, in order, once
     assert all(tab == [e for e in everything if e[0] > after] for tab in seen[:59])
     assert [state for _, _, state in seen[0]] == ["queued", "running", "done"]
+
+
+def test_hints_open_one_at_a_time_and_a_running_round_closes_its_problems_practice(
+    service: Service,
+) -> None:
+    client, csrf = logged_in(service, "pia")
+    first = client.get("/problems/threshold")
+    assert "Reveal hint 1 of 2" in first.text and "The editorial" in first.text
+    assert client.post("/problems/threshold/hint", data={"csrf": csrf}).status_code == 303
+    assert client.post("/problems/threshold/hint", data={"csrf": "forged"}).status_code == 403
+    shown = client.get("/problems/threshold").text
+    assert "Reveal hint 2 of 2" in shown and shown.count("<li>") >= 1
+    client.post("/problems/threshold/hint", data={"csrf": csrf})
+    client.post("/problems/threshold/hint", data={"csrf": csrf})  # none left: nothing more
+    assert "Every hint is revealed" in client.get("/problems/threshold").text
+    assert service.db(
+        "select number from hint_use h join user u on u.id = h.user_id where u.name = 'pia'"
+    ) == [(1,), (2,)]
+    assert "Editorial: threshold" in client.get("/problems/threshold/editorial").text
+
+    boss_token = service.add_user("pia-boss", organiser=True)["token"]
+    source = "name: lock-round\ntitle: Lock\nduration_minutes: 30\nproblems:\n"
+    source += "  - {slug: threshold, points: 100}\n"
+    with service.client(boss_token) as boss:
+        assert boss.post("/api/v1/rounds", json={"source": source}).status_code == 201
+        assert boss.post("/api/v1/rounds/lock-round/start").status_code == 200
+        try:
+            locked = client.get("/problems/threshold").text
+            assert 'is in <a href="/rounds/lock-round">lock-round</a>' in locked
+            assert "Reveal hint" not in locked
+            editorial = client.get("/problems/threshold/editorial")
+            assert editorial.status_code == 403 and "lock-round ends" in editorial.text
+            practice = client.post(
+                "/problems/threshold/submit",
+                data={"csrf": csrf},
+                files={"file": ("solution.py", b"print(1)\n")},
+            )
+            assert practice.status_code == 403 and "submit it there" in practice.text
+            assert "submit it there" not in client.get("/problems/add-arrays").text
+        finally:
+            assert boss.post("/api/v1/rounds/lock-round/end").status_code == 200
+    assert client.get("/problems/threshold/editorial").status_code == 200
+    client.close()

@@ -153,6 +153,8 @@ def test_a_frozen_board_stops_changing_for_contestants_but_not_for_the_organiser
     assert boss.post("/api/v1/rounds/frozen-round/thaw").status_code == 200
     assert total(cat) == 50.0
     cat.close()
+    # While a round runs its problems take no practice files: end it for the next tests.
+    assert boss.post("/api/v1/rounds/frozen-round/end").status_code == 200
 
 
 def test_a_rejudge_supersedes_the_old_run_and_judges_again(
@@ -225,6 +227,7 @@ def test_a_rejudge_of_a_problem_shows_the_ranks_that_changed_once_judged(
     with closing(browser_login(service, "overseer", password)) as page:
         admin = page.get("/admin").text
     assert "Rejudge of add-arrays (2 file(s)" in admin and "gil 2 &rarr; 1" in admin
+    assert boss.post("/api/v1/rounds/rejudge-round/end").status_code == 200
 
 
 def test_bank_rounds_can_be_created_by_name_and_the_queue_page_shows_the_workers(
