@@ -3,7 +3,8 @@
 A round names its problems and their points, its duration, how many submissions a
 contestant may make per problem, which one counts (their best or their last), the
 public/private split of the hidden scores (leaderboard A during the round, B for the
-final result) and the tie-break (the earlier last improvement wins).
+final result), the tie-break (the earlier last improvement wins), whether hints may be
+revealed during the round and what each costs, and when the editorials open.
 """
 
 from __future__ import annotations
@@ -49,6 +50,15 @@ class LeaderboardSpec(_Strict):
     )
 
 
+class HintPolicy(_Strict):
+    """Whether contestants may reveal the problems' hints during the round, at what cost."""
+
+    allowed: bool = Field(False, description="hints can be revealed while the round runs")
+    cost: Annotated[float, Field(ge=0, le=10_000)] = Field(
+        0.0, description="points taken off a problem (never below 0) per hint revealed on it"
+    )
+
+
 class RoundSpec(_Strict):
     """The whole of a round file."""
 
@@ -65,6 +75,12 @@ class RoundSpec(_Strict):
     )
     leaderboard: LeaderboardSpec = Field(default_factory=lambda: LeaderboardSpec.model_validate({}))
     tie_break: Literal["earlier_last_improvement"] = "earlier_last_improvement"
+    hints: HintPolicy = Field(default_factory=lambda: HintPolicy.model_validate({}))
+    editorials: Literal["after_end", "after_publish"] = Field(
+        "after_end",
+        description="when the problems' editorials open to contestants: when the round "
+        "ends, or when the organiser publishes the final board",
+    )
 
     @model_validator(mode="after")
     def _checks(self) -> RoundSpec:

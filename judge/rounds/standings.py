@@ -34,6 +34,7 @@ class Cell:
     submissions: int
     counted_file: str | None = None
     at: datetime | None = None
+    hints: int = 0  # hints revealed on the problem during the round (each may cost points)
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,19 @@ def _last_improvement(spec: RoundSpec, records: list[Record], board: Board) -> d
 
 
 def compute_standings(
-    spec: RoundSpec, contestants: Iterable[str], records: Iterable[Record], board: Board
+    spec: RoundSpec,
+    contestants: Iterable[str],
+    records: Iterable[Record],
+    board: Board,
+    hints: Mapping[tuple[str, str], int] | None = None,
 ) -> Standings:
-    """Rank every contestant on one board (contestants without any record score 0)."""
+    """Rank every contestant on one board (contestants without any record score 0).
+
+    hints: how many hints each (contestant, problem) revealed during the round; each
+    takes the round's `hints.cost` off that problem's points, never below 0. (The
+    tie-break still replays the files alone.)
+    """
+    used = hints or {}
     by_contestant: dict[str, list[Record]] = {name: [] for name in contestants}
     for record in records:
         if record.problem in {p.slug for p in spec.problems}:
@@ -113,16 +124,19 @@ def compute_standings(
         for item in spec.problems:
             files = _in_order(r for r in own if r.problem == item.slug)
             counted = _counted(spec, files, board)
+            revealed = used.get((contestant, item.slug), 0)
             if counted is None:
-                cells[item.slug] = Cell(item.slug, 0.0, Verdict.NS, 0)
+                cells[item.slug] = Cell(item.slug, 0.0, Verdict.NS, 0, hints=revealed)
             else:
+                earned = record_points(spec, counted, board) - spec.hints.cost * revealed
                 cells[item.slug] = Cell(
                     item.slug,
-                    record_points(spec, counted, board),
+                    round(max(0.0, earned), DIGITS),
                     counted.result.verdict,
                     len(files),
                     counted.file,
                     counted.submitted_at,
+                    revealed,
                 )
         total = round(sum(cell.points for cell in cells.values()), DIGITS)
         unranked.append((contestant, total, cells, _last_improvement(spec, own, board)))

@@ -33,6 +33,7 @@ from judge.service.db import writing
 from judge.service.errors import Refused
 from judge.service.models import (
     Event,
+    HintUse,
     Role,
     Run,
     RunState,
@@ -210,6 +211,24 @@ def running_round_with(session: Session, slug: str) -> RoundRow | None:
     ).first()
 
 
+def editorial_lock(session: Session, files: RoundFiles, slug: str) -> RoundRow | None:
+    """The round that keeps `slug`'s editorial closed to contestants now, if any: one that
+    runs, or one that ended but releases editorials with the final board (its
+    `editorials: after_publish`) and is not published yet."""
+    if running := running_round_with(session, slug):
+        return running
+    waiting = session.scalars(
+        select(RoundRow)
+        .join(RoundProblemRow, RoundProblemRow.round_id == RoundRow.id)
+        .where(RoundProblemRow.slug == slug, RoundRow.published_at.is_(None))
+        .where(RoundRow.ends_at <= utcnow())
+    ).all()
+    return next(
+        (row for row in waiting if files.load(row.name).spec.editorials == "after_publish"),
+        None,
+    )
+
+
 def check_can_submit(
     session: Session, files: RoundFiles, row: RoundRow, user: User, slug: str
 ) -> None:
@@ -296,6 +315,17 @@ def records(session: Session, row: RoundRow, before: datetime | None = None) -> 
     return found
 
 
+def hints_used(session: Session, row: RoundRow) -> dict[tuple[str, str], int]:
+    """How many hints each contestant revealed on each problem during the round."""
+    found = session.execute(
+        select(User.name, HintUse.slug, func.count(HintUse.id))
+        .join(User, User.id == HintUse.user_id)
+        .where(HintUse.round_id == row.id)
+        .group_by(User.name, HintUse.slug)
+    ).all()
+    return {(name, slug): int(count) for name, slug, count in found}
+
+
 def contestants(session: Session) -> list[str]:
     return list(session.scalars(select(User.name).where(User.role == Role.CONTESTANT)))
 
@@ -305,14 +335,15 @@ def boards(session: Session, files: RoundFiles, row: RoundRow, viewer: User) -> 
     private one for an organiser or once published.
 
     Computed once per change: every change of a run or a submission writes an event, so
-    the newest event id (with the newest user, the freeze and the publication) says
-    whether the boards kept from the last call still hold. Contestants share theirs.
+    the newest event id (with the newest user and hint, the freeze and the publication)
+    says whether the boards kept from the last call still hold. Contestants share theirs.
     """
     organiser = viewer.role == Role.ORGANISER
     frozen = freeze_moment(row)
     key = (
         session.scalar(select(func.max(Event.id))),
         session.scalar(select(func.max(User.id))),
+        session.scalar(select(func.max(HintUse.id))),
         frozen,
         row.published_at,
     )
@@ -320,11 +351,12 @@ def boards(session: Session, files: RoundFiles, row: RoundRow, viewer: User) -> 
     def compute() -> Boards:
         spec = files.load(row.name).spec
         names = contestants(session)
+        hints = hints_used(session, row)
         shown_public = records(session, row, None if organiser else frozen)
-        public = compute_standings(spec, names, shown_public, "public")
+        public = compute_standings(spec, names, shown_public, "public", hints)
         private = None
         if organiser or row.published_at is not None:
-            private = compute_standings(spec, names, records(session, row), "private")
+            private = compute_standings(spec, names, records(session, row), "private", hints)
         return Boards(public, private, frozen)
 
     return files.remember(("boards", row.id, organiser), key, compute)
@@ -338,8 +370,9 @@ def published(session: Session, files: RoundFiles, row: RoundRow) -> Published:
     manifest = Manifest(
         round=row.name, submissions_dir="(the live service)", contestants=names, missing=[]
     )
-    private = compute_standings(round_.spec, names, found, "private")
-    public = compute_standings(round_.spec, names, found, "public")
+    hints = hints_used(session, row)
+    private = compute_standings(round_.spec, names, found, "private", hints)
+    public = compute_standings(round_.spec, names, found, "public", hints)
     return publish(round_, private, public, found, manifest)
 
 
@@ -356,6 +389,7 @@ def standings_json(standings: Standings, board: Board) -> dict[str, Any]:
                         "points": cell.points,
                         "verdict": str(cell.verdict),
                         "submissions": cell.submissions,
+                        "hints": cell.hints,
                     }
                     for slug, cell in row.cells.items()
                 },

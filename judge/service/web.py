@@ -22,6 +22,7 @@ import time
 import zipfile
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -303,7 +304,9 @@ def problem_page(
     problem = catalogue.problems[slug]
     statement = catalogue.statement(slug)
     hints = hint_files(problem)
-    shown = _hints_revealed(session, user, slug)
+    scope = _hint_scope(request, session, user, slug)
+    shown = _hints_revealed(session, user, slug, scope.round) if scope.open else 0
+    closed = _editorial_lock(session, request.app.state.rounds, user, slug)
     return page(
         request,
         "problem.html",
@@ -313,23 +316,48 @@ def problem_page(
         statement=statement,
         error=error,
         key=secrets.token_urlsafe(16),  # one submission however often the form is sent
-        locked=_locked_by(session, user, slug),
+        locked=scope.round,
+        hints_open=scope.open,
+        hint_cost=scope.cost,
         hints=[catalogue.html(path) for path in hints[:shown]],
         hints_total=len(hints),
         has_editorial=editorial_file(problem).is_file(),
+        editorial_opens=_opens(request, closed) if closed else None,
     )
 
 
-def _locked_by(session: Session, user: User, slug: str) -> RoundRow | None:
-    """The running round that keeps `slug`'s practice, hints and editorial closed to `user`."""
-    return None if user.role == Role.ORGANISER else contests.running_round_with(session, slug)
+@dataclass(frozen=True)
+class HintScope:
+    """Where `user`'s hints of a problem count now: practice (round None) or a running
+    round that has the problem; open: whether hints can be revealed there."""
+
+    round: RoundRow | None
+    open: bool
+    cost: float = 0.0
 
 
-def _hints_revealed(session: Session, user: User, slug: str) -> int:
+def _hint_scope(request: Request, session: Session, user: User, slug: str) -> HintScope:
+    running = None if user.role == Role.ORGANISER else contests.running_round_with(session, slug)
+    if running is None:
+        return HintScope(None, True)
+    policy = request.app.state.rounds.load(running.name).spec.hints
+    return HintScope(running, policy.allowed, policy.cost)
+
+
+def _editorial_lock(
+    session: Session, files: contests.RoundFiles, user: User, slug: str
+) -> RoundRow | None:
+    if user.role == Role.ORGANISER:
+        return None
+    return contests.editorial_lock(session, files, slug)
+
+
+def _hints_revealed(session: Session, user: User, slug: str, contest: RoundRow | None) -> int:
+    where = HintUse.round_id.is_(None) if contest is None else HintUse.round_id == contest.id
     return int(
         session.scalar(
             select(func.count(HintUse.id)).where(
-                HintUse.user_id == user.id, HintUse.slug == slug, HintUse.round_id.is_(None)
+                HintUse.user_id == user.id, HintUse.slug == slug, where
             )
         )
         or 0
@@ -350,14 +378,23 @@ def reveal_hint(
     problem = request.app.state.catalogue.problems.get(slug)
     if problem is None:
         raise HTTPException(404, f"no problem {slug!r}")
-    if running := _locked_by(session, user, slug):
-        raise Refused(403, f"the hints of {slug} open when {running.name} ends")
     writing(session)  # two clicks at once reveal one hint each, in order
-    shown = _hints_revealed(session, user, slug)
+    scope = _hint_scope(request, session, user, slug)
+    if not scope.open:
+        assert scope.round is not None
+        raise Refused(403, f"the hints of {slug} open when {scope.round.name} ends")
+    shown = _hints_revealed(session, user, slug, scope.round)
     if shown < len(hint_files(problem)):
-        session.add(HintUse(user_id=user.id, slug=slug, number=shown + 1))
+        round_id = scope.round.id if scope.round else None
+        session.add(HintUse(user_id=user.id, slug=slug, round_id=round_id, number=shown + 1))
     session.commit()
     return RedirectResponse(f"/problems/{slug}#hints", 303)
+
+
+def _opens(request: Request, closed: RoundRow) -> str:
+    if request.app.state.rounds.load(closed.name).spec.editorials == "after_publish":
+        return f"when the final board of {closed.name} is published"
+    return f"when {closed.name} ends"
 
 
 @router.get("/problems/{slug}/editorial", response_class=HTMLResponse)
@@ -367,8 +404,8 @@ def editorial_page(
     catalogue: Catalogue = request.app.state.catalogue
     if slug not in catalogue.problems:
         raise HTTPException(404, f"no problem {slug!r}")
-    if running := _locked_by(session, user, slug):
-        raise Refused(403, f"the editorial of {slug} opens when {running.name} ends")
+    if closed := _editorial_lock(session, request.app.state.rounds, user, slug):
+        raise Refused(403, f"the editorial of {slug} opens {_opens(request, closed)}")
     path = editorial_file(catalogue.problems[slug])
     if not path.is_file():
         raise HTTPException(404, f"{slug} has no editorial yet")

@@ -28,6 +28,12 @@ def test_a_round_file_loads_with_its_defaults(tmp_path: Path) -> None:
     assert round_.spec.counts == "best" and round_.spec.submission_limit == 10
     assert round_.spec.limit_for("add-arrays") == 2 and round_.spec.limit_for("threshold") == 10
     assert round_.spec.leaderboard.publish_private
+    assert not round_.spec.hints.allowed and round_.spec.hints.cost == 0
+    assert round_.spec.editorials == "after_end"
+    policy = GOOD + "hints: {allowed: true, cost: 5}\neditorials: after_publish\n"
+    strict = load_round(BANK, write_round(tmp_path, policy)).spec
+    assert strict.hints.allowed and strict.hints.cost == 5.0
+    assert strict.editorials == "after_publish"
 
 
 @pytest.mark.parametrize(
@@ -54,6 +60,8 @@ def test_a_round_file_loads_with_its_defaults(tmp_path: Path) -> None:
             "name: 'other-round' differs from the file name 'my-round'",
         ),
         (GOOD + "counts: first\n", "counts: Input should be 'best' or 'last'"),
+        (GOOD + "hints: {allowed: true, cost: -1}\n", "hints.cost: Input should be greater"),
+        (GOOD + "editorials: never\n", "editorials: Input should be 'after_end' or"),
         (GOOD + "start: 2026-12-05T09:00:00\n", "start needs a time zone"),
         (
             GOOD.replace("duration_minutes: 90", "duration_minutes: 0"),

@@ -107,3 +107,24 @@ def test_rank_changes_list_only_those_who_moved() -> None:
     )
     moved = {(c.contestant, c.before, c.after) for c in rank_changes(before, after)}
     assert moved == {("ana", 1, 2), ("bob", 2, 1)}
+
+
+def test_each_hint_revealed_in_the_round_costs_its_problem_points_never_below_zero() -> None:
+    spec = fixture_round().spec.model_copy(
+        update={"hints": fixture_round().spec.hints.model_copy(update={"cost": 30.0})}
+    )
+    records = [
+        record("ana", "threshold", 1, 100.0),  # worth 100
+        record("ana", "add-arrays", 2, 100.0),  # worth 50
+        record("bob", "threshold", 1, 100.0),
+    ]
+    hints = {("ana", "threshold"): 1, ("ana", "add-arrays"): 2, ("bob", "add-arrays"): 1}
+    board = compute_standings(spec, ["ana", "bob"], records, "private", hints)
+    ana, bob = (next(r for r in board.rows if r.contestant == n) for n in ("ana", "bob"))
+    assert (ana.cells["threshold"].points, ana.cells["threshold"].hints) == (70.0, 1)
+    assert ana.cells["add-arrays"].points == 0.0  # 50 - 2 x 30: not below zero
+    assert ana.total == 70.0
+    assert (bob.cells["add-arrays"].points, bob.cells["add-arrays"].hints) == (0.0, 1)
+    assert bob.total == 100.0 and [r.contestant for r in board.rows] == ["bob", "ana"]
+    free = compute_standings(fixture_round().spec, ["ana", "bob"], records, "private", hints)
+    assert next(r for r in free.rows if r.contestant == "ana").total == 150.0  # cost 0

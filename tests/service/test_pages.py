@@ -302,3 +302,57 @@ def test_hints_open_one_at_a_time_and_a_running_round_closes_its_problems_practi
             assert boss.post("/api/v1/rounds/lock-round/end").status_code == 200
     assert client.get("/problems/threshold/editorial").status_code == 200
     client.close()
+
+
+def test_a_round_that_allows_hints_charges_them_and_its_editorials_wait_for_the_board(
+    service: Service,
+) -> None:
+    client, csrf = logged_in(service, "quin")
+    boss_token = service.add_user("quin-boss", organiser=True)["token"]
+    source = (
+        "name: hint-round\ntitle: Hints allowed\nduration_minutes: 30\n"
+        "hints: {allowed: true, cost: 10}\neditorials: after_publish\n"
+        "problems:\n  - {slug: add-arrays, points: 50}\n"
+    )
+    with service.client(boss_token) as boss:
+        assert boss.post("/api/v1/rounds", json={"source": source}).status_code == 201
+        assert boss.post("/api/v1/rounds/hint-round/start").status_code == 200
+        try:
+            assert "each costs 10 points of its problem" in client.get("/rounds/hint-round").text
+            shown = client.get("/problems/add-arrays").text
+            assert "each hint you reveal costs 10 points" in shown
+            assert "Reveal hint 1 of 2" in shown
+            assert "The editorial opens when the final board of hint-round" in shown
+            assert client.post("/problems/add-arrays/hint", data={"csrf": csrf}).status_code == 303
+            assert "Reveal hint 2 of 2" in client.get("/problems/add-arrays").text
+            made = client.post(
+                "/rounds/hint-round/submit",
+                data={"csrf": csrf, "problem": "add-arrays"},
+                files={"file": ("solution.py", SOLUTION.read_bytes())},
+            )
+            assert made.status_code == 303, made.text
+            wait_until(
+                lambda: (
+                    service.db(
+                        "select count(*) from run r join submission s on s.id = r.submission_id "
+                        "join round o on o.id = s.round_id where o.name = 'hint-round' "
+                        "and r.state = 'done'"
+                    )
+                    == [(1,)]
+                )
+            )
+            rows = boss.get("/api/v1/rounds/hint-round/scoreboard").json()["private"]["rows"]
+            quin = next(row for row in rows if row["contestant"] == "quin")
+            assert quin["total"] == 40.0  # 50, less one hint at 10
+            assert quin["cells"]["add-arrays"]["hints"] == 1
+        finally:
+            assert boss.post("/api/v1/rounds/hint-round/end").status_code == 200
+        ended = client.get("/problems/add-arrays/editorial")
+        assert ended.status_code == 403 and "final board of hint-round" in ended.text
+        assert boss.post("/api/v1/rounds/hint-round/publish").status_code == 200
+    assert client.get("/problems/add-arrays/editorial").status_code == 200
+    assert service.db(
+        "select h.number, h.round_id is not null from hint_use h join user u on u.id = h.user_id "
+        "where u.name = 'quin'"
+    ) == [(1, 1)]
+    client.close()
