@@ -78,7 +78,7 @@ def public_facts(problem: Problem) -> dict[str, object]:
         "metric": spec.metric.name,
         "direction": spec.metric.direction,
         "pass": spec.scoring.pass_,
-        "max_points": spec.scoring.max_points,
+        "max_points": spec.max_points,
         "limits": spec.limits.model_dump(),
     }
     if spec.output is not None:

@@ -29,6 +29,7 @@ from judge.batch import core_slots, cores_for, run_pinned, usable_cores
 from judge.bundle import export_bundle, fetch_problem
 from judge.data import Secret, resolve_secret
 from judge.errors import InvalidSource, JudgeError, SandboxError, SpecError, UsageError
+from judge.kinds import get_kind
 from judge.rounds.jsonl_store import JsonlStore
 from judge.rounds.judging import boards, judge_round, rejudge_problem
 from judge.rounds.publish import SCOREBOARD_CSV, SCOREBOARD_HTML, Published, publish
@@ -38,7 +39,7 @@ from judge.rounds.submissions import discover
 from judge.runner import Judge, as_result
 from judge.sandbox import CHOICES, Choice, Sandbox, open_sandbox
 from judge.scaffold import scaffold_problem
-from judge.spec import SECTIONS, Problem, spec_json_schema
+from judge.spec import SECTIONS, Problem, ProblemSpec, spec_json_schema
 from judge.teaching import HintLog, read_editorial
 from judge.text import printable
 from judge.validate import (
@@ -133,19 +134,49 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     sys.exit(128 + signum)  # unwinds the command's context: warm slots are destroyed
 
 
+def problem_listing(spec: ProblemSpec) -> dict[str, Any]:
+    """One problem as `judge list --json` prints it (the issue's contract)."""
+    listing: dict[str, Any] = {
+        "slug": spec.id,
+        "section": spec.section,
+        "kind": spec.kind,
+        "max_points": spec.max_points,
+        "parts": [{"id": part.id, "points": part.points} for part in spec.parts],
+    }
+    if (items := get_kind(spec.kind).item_count(spec)) is not None:
+        listing["items"] = items
+    return listing
+
+
 @app.command("list")
-def list_problems() -> None:
+def list_problems(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
     """List the problems in the bank."""
     bank = current_bank()
-    table = Table("slug", "section", "kind", "difficulty", "title")
+    table = Table("slug", "section", "kind", "points", "parts", "difficulty", "title")
+    listed = []
     try:
         for problem in bank.problems():
             spec = problem.spec
+            listed.append(problem_listing(spec))
             section = f"{spec.section}. {SECTIONS[spec.section]}"
-            table.add_row(spec.id, section, spec.kind, spec.difficulty, spec.title)
+            parts = " + ".join(f"{part.points:g}" for part in spec.parts) or "-"
+            table.add_row(
+                spec.id,
+                section,
+                spec.kind,
+                f"{spec.max_points:g}",
+                parts,
+                spec.difficulty,
+                spec.title,
+            )
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
-    console.print(table)
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2))
+    else:
+        console.print(table)
 
 
 @app.command()
@@ -369,7 +400,23 @@ def print_result(result: Result, reason: str) -> None:
     table.add_row("memory", f"{result.peak_mb:.0f} MiB peak")
     table.add_row("sandbox", f"{result.sandbox} ({reason})")
     console.print(table)
-    console.print(printable(result.message), highlight=False, markup=False)
+    message = result.message
+    if result.parts:
+        parts = Table("part", "title", "points", "public", "", box=None)
+        for part in result.parts:
+            tint = "green" if part.full else "yellow"
+            parts.add_row(
+                part.id,
+                part.title,
+                f"[{tint}]{part.points:g} / {part.max_points:g}[/]",
+                f"{part.public_points:g}",
+                escape(printable(part.message, keep_newlines=False)),
+            )
+        console.print(parts)
+        message = message.splitlines()[0]  # the rest names the parts the table shows
+    console.print(printable(message), highlight=False, markup=False)
+    for flag in result.details.get("flags", []):
+        errors.print(f"[yellow]flag:[/] {escape(printable(str(flag)))}", highlight=False)
 
 
 @app.command()

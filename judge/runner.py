@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.bank import Bank, problem_digest
+from judge.banned import BanReport, check_source
 from judge.data import Secret
 from judge.errors import (
     InvalidOutput,
@@ -50,11 +51,20 @@ from judge.kinds import get_kind
 from judge.notebooks import notebook_to_script
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
-from judge.scorer import ScorerServer, Scores, default_server, score_outputs
-from judge.scoring import passes, scaled_points
-from judge.spec import Problem
+from judge.scorer import ScorerServer, default_server, score_outputs
+from judge.scoring import Scores, part_points, passes, scaled_points
+from judge.spec import Problem, ProblemSpec, all_bans
 from judge.text import printable
-from judge.verdicts import MESSAGES, MetricValue, Outcome, Result, Retry, Verdict
+from judge.verdicts import (
+    MESSAGES,
+    PARTS_MESSAGES,
+    MetricValue,
+    Outcome,
+    PartResult,
+    Result,
+    Retry,
+    Verdict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +148,65 @@ def verdict_from_facts(facts: RunFacts) -> Scored | None:
     return None
 
 
+def part_results(
+    spec: ProblemSpec, scores: Scores | None, bans: BanReport, failed: Verdict
+) -> tuple[PartResult, ...]:
+    """Each part's points: from what the kind measured, zero for a banned use.
+
+    scores: None when the run was not scored (its verdict is `failed`).
+    """
+    measured = {measure.id: measure for measure in scores.parts} if scores else {}
+    results = []
+    for part in spec.parts:
+        measure = measured.get(part.id)
+        broken = bans.breaking(spec.bans(part))
+        zeroed = None
+        if broken:
+            more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+            zeroed = f"0 points: {broken[0].describe()}{more}"
+        elif measure is None:
+            zeroed = f"not scored: the run ended with {failed}"
+        elif measure.banned:
+            zeroed = f"0 points: {measure.message}"
+        if zeroed is not None or measure is None:
+            why = zeroed or ""
+            results.append(PartResult(part.id, part.title, 0.0, part.points, why, 0.0, why))
+        else:
+            direction = spec.metric.direction
+            points = part_points(part, measure.private, spec.scoring, direction)
+            public = part_points(part, measure.public, spec.scoring, direction)
+            results.append(
+                PartResult(
+                    part.id,
+                    part.title,
+                    points,
+                    part.points,
+                    measure.message,
+                    public,
+                    measure.public_message,
+                )
+            )
+    return tuple(results)
+
+
+def _parts_verdict(spec: ProblemSpec, scored: Scored, parts: tuple[PartResult, ...]) -> Scored:
+    """AC only when every part earned its full points; else WA, naming the parts short of it."""
+    verdict = Verdict.AC if all(part.full for part in parts) else Verdict.WA
+    points, most = sum(part.points for part in parts), spec.max_points
+    lines = [f"{PARTS_MESSAGES[verdict]} {points:g} of {most:g} points."]
+    lines += [
+        f"part {p.id}: {p.points:g}/{p.max_points:g}, {p.message}" for p in parts if not p.full
+    ]
+    return Scored(verdict, scored.metric, "\n".join(lines), scored.public_metric)
+
+
+def _banned_verdict(scored: Scored, why: str) -> Scored:
+    """A one-part problem caught using a banned API: WA, whatever its metric."""
+    return Scored(
+        Verdict.WA, scored.metric, f"{PARTS_MESSAGES[Verdict.WA]} {why}", scored.public_metric
+    )
+
+
 def _metric_verdict(problem: Problem, scores: Scores) -> Scored:
     spec = problem.spec
     value = scores.private
@@ -176,6 +245,7 @@ class PreparedRun:
     truth: Any
     public: list[int]
     source_sha256: str
+    bans: BanReport
     _cleanup: ExitStack = field(repr=False)
 
     def close(self) -> None:
@@ -306,6 +376,7 @@ class Judge:
             truth=staged.truth,
             public=staged.public,
             source_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            bans=check_source(text, all_bans(problem.spec)),
             _cleanup=cleanup,
         )
 
@@ -321,6 +392,7 @@ class Judge:
         problem = prepared.problem
         spec = problem.spec
         decided = verdict_from_facts(facts)
+        scores: Scores | None = None
         if decided is None:
             try:
                 scores = score_outputs(
@@ -334,17 +406,39 @@ class Judge:
                 decided = _metric_verdict(problem, scores)
             except InvalidOutput as exc:
                 decided = Scored(Verdict.IO, None, f"{MESSAGES[Verdict.IO]} {exc}")
+        scored_run = decided.verdict in (Verdict.AC, Verdict.WA)
+        parts = part_results(spec, scores, prepared.bans, decided.verdict)
         score, public_score = 0.0, 0.0
-        if decided.metric is not None:
-            score = scaled_points(decided.metric, decided.verdict is Verdict.AC, spec.scoring)
-        if decided.public_metric is not None:
-            public_ok = passes(decided.public_metric, spec.scoring.pass_, spec.metric.direction)
-            public_score = scaled_points(decided.public_metric, public_ok, spec.scoring)
+        if parts:
+            score = round(sum(part.points for part in parts), 6)
+            public_score = round(sum(part.public_points for part in parts), 6)
+            if scored_run:
+                decided = _parts_verdict(spec, decided, parts)
+        elif scored_run and (broken := prepared.bans.breaking(spec.banned)):
+            decided = _banned_verdict(decided, broken[0].describe())
+        elif scored_run and scores is not None and scores.banned:
+            decided = _banned_verdict(decided, f"the run called {scores.banned}, banned here")
+        else:
+            if decided.metric is not None:
+                accepted = decided.verdict is Verdict.AC
+                score = scaled_points(decided.metric, accepted, spec.scoring, spec.max_points)
+            if decided.public_metric is not None:
+                public_ok = passes(decided.public_metric, spec.scoring.pass_, spec.metric.direction)
+                public_score = scaled_points(
+                    decided.public_metric, public_ok, spec.scoring, spec.max_points
+                )
+        details: dict[str, Any] = {
+            "exit_code": facts.exit_code,
+            "signal": facts.signal,
+            "warm": facts.warm,
+        }
+        if prepared.bans.flags:
+            details["flags"] = [flag.describe() for flag in prepared.bans.flags]
         return Result(
             problem=problem.id,
             verdict=decided.verdict,
             score=score,
-            max_score=spec.scoring.max_points,
+            max_score=spec.max_points,
             metric=MetricValue(spec.metric.name, decided.metric),
             message=printable(decided.message),
             sandbox=self.sandbox.name,
@@ -353,8 +447,9 @@ class Judge:
             peak_mb=round(facts.peak_mb, 1),
             public_score=public_score,
             public_metric=decided.public_metric,
-            details={"exit_code": facts.exit_code, "signal": facts.signal, "warm": facts.warm},
+            details=details,
             provenance=self.provenance(problem),
+            parts=parts,
         )
 
     def provenance(self, problem: Problem) -> dict[str, str]:
@@ -409,7 +504,7 @@ def internal_error(problem: Problem, sandbox: Sandbox, reason: str) -> Result:
         problem=problem.id,
         verdict=Verdict.IE,
         score=0.0,
-        max_score=problem.spec.scoring.max_points,
+        max_score=problem.spec.max_points,
         metric=MetricValue(problem.spec.metric.name, None),
         message=f"{MESSAGES[Verdict.IE]} ({printable(reason, keep_newlines=False)})",
         sandbox=sandbox.name,
@@ -423,7 +518,7 @@ def unjudged_result(problem: Problem, verdict: Verdict, why: str, sandbox: str) 
         problem=spec.id,
         verdict=verdict,
         score=0.0,
-        max_score=spec.scoring.max_points,
+        max_score=spec.max_points,
         metric=MetricValue(spec.metric.name, None),
         message=f"{MESSAGES[verdict]} ({printable(why, keep_newlines=False)})",
         sandbox=sandbox,
@@ -434,7 +529,7 @@ def unjudged_result(problem: Problem, verdict: Verdict, why: str, sandbox: str) 
 def as_result(outcome: Outcome, problem: Problem) -> Result:
     """Return the outcome as a Result: a Retry becomes IE, where nothing can retry it."""
     if isinstance(outcome, Retry):
-        return outcome.as_result(problem.spec.scoring.max_points, problem.spec.metric.name)
+        return outcome.as_result(problem.spec.max_points, problem.spec.metric.name)
     return outcome
 
 

@@ -13,7 +13,7 @@ The judge sends one JSON request per line (spec, output folder, truth, public
 indices) and reads one JSON answer per line, with the metric of the private part
 (the final score) and of the public part (the leaderboard during a round):
 
-    {"status": "scored", "metric": 0.93, "public_metric": 0.95}
+    {"status": "scored", "metric": 0.93, "public_metric": 0.95, "parts": [...], "banned": ""}
     {"status": "invalid_output", "message": "predictions.npy has shape (3,), expected (500,)"}
     {"status": "scorer_error", "message": "... (scoring.py:57)"}
 
@@ -42,7 +42,7 @@ import sys
 import tempfile
 import threading
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,6 +50,7 @@ import numpy as np
 
 from judge.errors import InvalidOutput, ScorerError, ScorerUnavailable
 from judge.kinds import KindModule, get_kind, kind_modules, load_kind_module
+from judge.scoring import Scores
 from judge.spec import ProblemSpec
 
 SCORER_TIMEOUT_S = 120
@@ -57,14 +58,6 @@ SCORER_CPU_S = 100
 SCORER_MEMORY_BYTES = 6 << 30
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 MAX_ANSWER_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class Scores:
-    """The metric on the private part of the hidden split (final) and on the public part."""
-
-    private: float
-    public: float
 
 
 class ScorerServer:
@@ -197,7 +190,7 @@ def score_outputs(
     answer = (server or _server).ask(request)
     status = answer["status"]
     if status == "scored":
-        return Scores(float(answer["metric"]), float(answer["public_metric"]))
+        return Scores.from_dict(answer)
     if status == "invalid_output":
         raise InvalidOutput(str(answer["message"]))
     raise ScorerError(str(answer.get("message", "unknown scorer failure")))
@@ -216,7 +209,7 @@ def _load_kinds(listed: str) -> None:
             _BROKEN_KINDS[str(kind)] = f"{type(exc).__name__}: {exc} ({_where(exc)})"
 
 
-def _score(request: dict[str, Any]) -> tuple[float, float]:
+def _score(request: dict[str, Any]) -> Scores:
     kind_name = request["spec"].get("kind") if isinstance(request.get("spec"), dict) else None
     if kind_name in _BROKEN_KINDS:
         raise ScorerError(
@@ -239,8 +232,7 @@ def _where(exc: BaseException) -> str:
 def answer(request: dict[str, Any]) -> dict[str, Any]:
     """Score one request; every failure becomes an answer, never an exception."""
     try:
-        private, public = _score(request)
-        return {"status": "scored", "metric": private, "public_metric": public}
+        return {"status": "scored", **_score(request).to_dict()}
     except InvalidOutput as exc:
         return {"status": "invalid_output", "message": str(exc)}
     except MemoryError:

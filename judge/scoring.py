@@ -9,15 +9,67 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from judge.errors import InvalidOutput, ScorerError
-from judge.spec import FunctionSpec, ScoringSpec
+from judge.spec import FunctionSpec, PartSpec, ScoringSpec
 
 Metric = Callable[[NDArray[Any], NDArray[Any]], float]
+
+
+@dataclass(frozen=True)
+class PartMeasure:
+    """What a kind measured for one part, on the private and the public part of the split.
+
+    private, public: the share of the part's calls or items answered right, or, for a
+        metric part, the metric.
+    message: what went wrong, for the contestant ("2 of 14 hidden calls wrong");
+        never a hidden value. public_message: the same of the public part alone, what a
+        contestant sees while a round hides its private part.
+    banned: the banned API the run was caught using (the runtime guard), or "".
+    """
+
+    id: str
+    private: float
+    public: float
+    message: str = ""
+    public_message: str = ""
+    banned: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A run's metric on the private (final) and the public part of the hidden split.
+
+    parts: what each of the problem's parts measured (empty for a one-part problem).
+    """
+
+    private: float
+    public: float
+    parts: tuple[PartMeasure, ...] = ()
+    banned: str = ""  # a banned API the runtime guard caught the run using
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.private,
+            "public_metric": self.public,
+            "parts": [part.to_dict() for part in self.parts],
+            "banned": self.banned,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scores:
+        parts = tuple(PartMeasure(**part) for part in data.get("parts", []))
+        return cls(
+            float(data["metric"]), float(data["public_metric"]), parts, str(data.get("banned", ""))
+        )
 
 
 class _LazyMetrics:
@@ -131,12 +183,31 @@ def passes(value: float, threshold: float, direction: str) -> bool:
     return value >= threshold if direction == "max" else value <= threshold
 
 
-def scaled_points(value: float, accepted: bool, scoring: ScoringSpec) -> float:
+def scaled_points(value: float, accepted: bool, scoring: ScoringSpec, max_points: float) -> float:
     """IOAI-style points: max_points * clip((m - baseline) / (target - baseline), 0, 1)."""
     if scoring.baseline is None or scoring.target is None:
-        return scoring.max_points if accepted else 0.0
+        return max_points if accepted else 0.0
     share = (value - scoring.baseline) / (scoring.target - scoring.baseline)
-    return round(scoring.max_points * min(1.0, max(0.0, share)), 6)
+    return round(max_points * min(1.0, max(0.0, share)), 6)
+
+
+def part_points(part: PartSpec, value: float, scoring: ScoringSpec, direction: str) -> float:
+    """The points `part` earns for what was measured on it (PartMeasure.private or .public).
+
+    A calls or items part: all its points when every one is right, else none, or a
+    proportional share with `partial: proportional`. A metric part: scaled between the
+    part's baseline and target (else scoring's), or all-or-nothing on the pass threshold.
+    """
+    if not part.metric:
+        if part.partial == "proportional":
+            return round(part.points * min(1.0, max(0.0, value)), 6)
+        return part.points if value >= 1.0 else 0.0
+    baseline = part.baseline if part.baseline is not None else scoring.baseline
+    target = part.target if part.baseline is not None else scoring.target
+    if baseline is None or target is None:
+        return part.points if passes(value, scoring.pass_, direction) else 0.0
+    share = (value - baseline) / (target - baseline)
+    return round(part.points * min(1.0, max(0.0, share)), 6)
 
 
 def _as_numbers(value: Any) -> NDArray[np.float64] | None:
@@ -174,15 +245,3 @@ def answers_match(got: Any, expected: Any, spec: FunctionSpec) -> bool:
     if a is None or b is None or a.shape != b.shape:
         return False
     return bool(np.allclose(a, b, rtol=spec.rtol, atol=spec.atol, equal_nan=False))
-
-
-def cases_passed(results: list[dict[str, Any]], expected: list[Any], spec: FunctionSpec) -> float:
-    """Share of calls whose returned value matches the expected one."""
-    if len(results) != len(expected):
-        raise ScorerError("results and expected values differ in length")
-    good = sum(
-        1
-        for got, want in zip(results, expected, strict=True)
-        if got.get("ok") is True and answers_match(got.get("value"), want, spec)
-    )
-    return good / len(expected)

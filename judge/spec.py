@@ -17,7 +17,9 @@ rules come with its module, registered through `judge.kinds.register`.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -177,7 +179,9 @@ class ScoringSpec(_Strict):
     pass_: float = Field(alias="pass")
     baseline: float | None = None
     target: float | None = None
-    max_points: Annotated[float, Field(gt=0)] = 100.0
+    max_points: Annotated[float | None, Field(gt=0)] = Field(
+        None, description="default 100; a problem in parts has the sum of its parts' points"
+    )
 
     @model_validator(mode="after")
     def _baseline_and_target_together(self) -> ScoringSpec:
@@ -185,6 +189,81 @@ class ScoringSpec(_Strict):
             raise ValueError("baseline and target must be given together")
         if self.baseline is not None and self.baseline == self.target:
             raise ValueError("baseline and target must differ")
+        return self
+
+
+PART_ID = r"^[a-z0-9][a-z0-9-]{0,40}$"
+DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+class BanRule(_Strict):
+    """One thing a submission must not use: an API (a module, function or attribute) or a loop.
+
+    api: a dotted name, "torch.optim" (the module and everything under it) or
+        "numpy.linalg.inv" (one function).
+    construct: "loop" (for, while and comprehensions).
+    inside: the submission's top-level functions the rule applies in; empty: anywhere.
+    """
+
+    api: str | None = None
+    construct_: Literal["loop"] | None = Field(None, alias="construct")
+    inside: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
+        default_factory=list
+    )
+    why: str = ""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> BanRule:
+        if (self.api is None) == (self.construct_ is None):
+            raise ValueError("a banned rule names exactly one of api or construct")
+        if self.api is not None:
+            if not DOTTED.match(self.api):
+                raise ValueError(f"api {self.api!r} is not a dotted name like torch.optim")
+            top = self.api.split(".")[0]
+            if importlib.util.find_spec(top) is None:
+                raise ValueError(f"api {self.api!r}: there is no module {top!r} to ban")
+        return self
+
+    @property
+    def label(self) -> str:
+        """What the rule bans, in a message: "torch.optim", "a loop in normalise"."""
+        if self.api is not None:
+            return self.api
+        return "a loop" + (f" in {', '.join(self.inside)}" if self.inside else "")
+
+
+class PartSpec(_Strict):
+    """One scored part of a problem: some of its functions, quiz items, or its metric.
+
+    A functions or items part is all-or-nothing over its hidden calls or items unless
+    `partial: proportional`; a metric part scales between its baseline and target
+    (those of `scoring` when it gives none) or is all-or-nothing on the pass threshold.
+    """
+
+    id: Annotated[str, Field(pattern=PART_ID)]
+    title: Annotated[str, Field(min_length=1)]
+    points: Annotated[float, Field(gt=0, le=1000)]
+    functions: list[str] = Field(default_factory=list, description="function kind")
+    items: list[str] = Field(default_factory=list, description="quiz kind")
+    metric: bool = Field(False, description="train-predict: the problem's metric")
+    partial: Literal["none", "proportional"] = "none"
+    baseline: float | None = None
+    target: float | None = None
+    banned: list[BanRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_check(self) -> PartSpec:
+        given = [name for name in ("functions", "items", "metric") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError(f"part {self.id}: give exactly one of functions, items or metric")
+        if (self.baseline is None) != (self.target is None):
+            raise ValueError(f"part {self.id}: baseline and target must be given together")
+        if self.baseline is not None and (not self.metric or self.baseline == self.target):
+            raise ValueError(f"part {self.id}: baseline and target scale a metric part, and differ")
+        if self.metric and self.partial != "none":
+            raise ValueError(
+                f"part {self.id}: a metric part scales; partial is for calls and items"
+            )
         return self
 
 
@@ -259,6 +338,12 @@ class ProblemSpec(_Strict):
     scoring: ScoringSpec
     limits: LimitsSpec
     starter_verdict: Verdict
+    parts: list[PartSpec] = Field(
+        default_factory=list, description="scored parts; empty: the problem is one part"
+    )
+    banned: list[BanRule] = Field(
+        default_factory=list, description="banned in every part (or the whole problem)"
+    )
     # The kind's own section (KindRules.section), parsed; written under the kind's name.
     _kind_section: BaseModel | None = PrivateAttr(default=None)
 
@@ -338,6 +423,40 @@ class ProblemSpec(_Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _parts_fit(self) -> ProblemSpec:
+        if not self.parts:
+            return self
+        ids = [part.id for part in self.parts]
+        if duplicated := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"parts: id {duplicated[0]!r} is given twice")
+        given = self.scoring.max_points
+        if given is not None and not math.isclose(given, self.max_points):
+            raise ValueError(
+                f"scoring.max_points is {given:g} but the parts sum to "
+                f"{self.max_points:g}; leave max_points out when a problem has parts"
+            )
+        if self.function is not None:
+            _covered_once("function", self.function.names, [p.functions for p in self.parts])
+        elif any(part.functions for part in self.parts):
+            raise ValueError("parts: only a function problem's part checks functions")
+        if any(part.items for part in self.parts) and self.kind != "quiz":
+            raise ValueError("parts: only a quiz part checks items")
+        if any(part.metric for part in self.parts) and self.kind != "train-predict":
+            raise ValueError("parts: only a train-predict part checks the metric")
+        return self
+
+    @property
+    def max_points(self) -> float:
+        """The problem's points: the sum of its parts', or scoring.max_points without parts."""
+        if self.parts:
+            return float(sum(part.points for part in self.parts))
+        return self.scoring.max_points if self.scoring.max_points is not None else 100.0
+
+    def bans(self, part: PartSpec | None) -> list[BanRule]:
+        """The rules that apply to `part` (None: the problem as one part)."""
+        return [*self.banned, *(part.banned if part is not None else ())]
+
     @property
     def class_count(self) -> int | None:
         """How many classes the output's rows give probabilities for, if they are class rows.
@@ -355,6 +474,26 @@ class ProblemSpec(_Strict):
         """The trailing shape of one hidden label (the output's, but () for class rows)."""
         assert self.output is not None
         return () if self.class_count is not None else tuple(self.output.shape[1:])
+
+
+def all_bans(spec: ProblemSpec) -> list[BanRule]:
+    """Every banned rule of a problem: its own and its parts', each once."""
+    rules: list[BanRule] = []
+    for rule in [*spec.banned, *(rule for part in spec.parts for rule in part.banned)]:
+        if rule not in rules:
+            rules.append(rule)
+    return rules
+
+
+def _covered_once(what: str, names: list[str], claimed: list[list[str]]) -> None:
+    """Every one of `names` must be checked by exactly one part, and parts claim only those."""
+    flat = [name for part in claimed for name in part]
+    if unknown := sorted(set(flat) - set(names)):
+        raise ValueError(f"parts: {what} {unknown[0]!r} is not one of {', '.join(names)}")
+    if twice := sorted({name for name in flat if flat.count(name) > 1}):
+        raise ValueError(f"parts: {what} {twice[0]!r} is checked by two parts")
+    if missing := [name for name in names if name not in flat]:
+        raise ValueError(f"parts: {what} {missing[0]!r} is checked by no part")
 
 
 def _needs_training_rows(spec: ProblemSpec) -> None:

@@ -6,7 +6,10 @@
 - files: the spec loads; the statement has the sections Task, Input, Output,
   Scoring and Limits and names the output contract; no `TODO(setter)` marker is
   left; reference/<slug>/ has only verdict folders, an accepted submission and a
-  valid submissions.yaml; the limits are possible on this machine;
+  valid submissions.yaml; the limits are possible on this machine; a problem in
+  parts states each part's points;
+- banned: every banned API names a module or attribute that exists, and the
+  statement says it is banned;
 - data: the problem's kind checks its data (judge.kinds): the recipe draws rows of
   the right shape, the same secret gives the same bytes and another secret other
   rows, the metric is defined on both parts of the hidden split;
@@ -30,6 +33,7 @@ validation is reproducible and never touches a round's real hidden data.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -64,7 +68,7 @@ from judge.runner import Judge, as_result, run_submission
 from judge.sandbox import cold
 from judge.sandbox.base import CODE_DIR, OUTPUT_DIR, Limits, Mount, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
-from judge.spec import Problem, load_problem
+from judge.spec import Problem, all_bans, load_problem
 from judge.verdicts import Result, Verdict
 
 log = logging.getLogger(__name__)
@@ -323,11 +327,47 @@ def check_statement(report: ProblemReport, problem: Problem) -> None:
         report.warn(
             "statement", f"{path}: does not state the pass threshold {spec.scoring.pass_:g}"
         )
+    scoring_text = sections.get("scoring", "")
+    for part in spec.parts:
+        if not any(f"{form} point" in scoring_text for form in _number_forms(part.points)):
+            report.warn(
+                "statement",
+                f"{path}: the Scoring section does not state part {part.id}'s "
+                f"{part.points:g} points",
+            )
+    for rule in all_bans(spec):
+        if rule.api is not None and rule.api not in text:
+            report.warn("statement", f"{path}: never says that {rule.api} is banned")
     limits_text = sections.get("limits", "")
     if limits_text and not any(form in limits_text for form in _number_forms(spec.limits.wall_s)):
         report.warn(
             "statement", f"{path}: the Limits section does not state {spec.limits.wall_s:g} s"
         )
+
+
+def check_banned(report: ProblemReport, problem: Problem) -> None:
+    """Every banned API names something that exists: a module, or an attribute of one."""
+    for rule in all_bans(problem.spec):
+        if rule.api is not None and (why := _unresolved(rule.api)):
+            report.error("banned", f"{problem.folder / 'spec.yaml'}: banned api {rule.api}: {why}")
+
+
+def _unresolved(dotted: str) -> str:
+    """Why `dotted` names nothing importable ("" when it does)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        except Exception as exc:  # a module that fails to import is no API to ban
+            return f"importing {'.'.join(parts[:cut])} failed: {type(exc).__name__}"
+        for depth, attribute in enumerate(parts[cut:], start=cut):
+            if not hasattr(found, attribute):
+                return f"{'.'.join(parts[:depth])} has no attribute {attribute!r}"
+            found = getattr(found, attribute)
+        return ""
+    return f"there is no module {parts[0]!r}"
 
 
 def check_reference_layout(report: ProblemReport, problem: Problem) -> Path | None:
@@ -341,6 +381,8 @@ def check_reference_layout(report: ProblemReport, problem: Problem) -> Path | No
             continue
         if entry.name in (HINTS_FOLDER, EDITORIAL_FILE):
             continue  # checked by check_teaching
+        if problem.spec.function is not None and entry == folder / problem.spec.function.reference:
+            continue  # the reference that gives expected values, kept apart from submissions
         if entry.is_dir() and entry.name not in VERDICT_FOLDERS:
             report.error(
                 "files",
@@ -359,7 +401,10 @@ def check_reference_layout(report: ProblemReport, problem: Problem) -> Path | No
         if not reference.is_file():
             report.error("files", f"{reference}: function.reference names a missing file")
             return None
-        return reference
+        if reference.parent == folder / "accepted":
+            return reference
+        # The expected values come from a file kept apart (it may use what is banned):
+        # the accepted submissions stand for the reference in the checks that judge it.
     accepted = sorted((folder / "accepted").glob("*.py"))
     if not accepted:
         report.error("files", f"{folder / 'accepted'}: no accepted submission (the reference)")
@@ -713,6 +758,7 @@ def static_checks(
     report.threshold = spec.scoring.pass_
     report.wall_limit_s, report.memory_limit_mb = spec.limits.wall_s, spec.limits.memory_mb
     check_statement(report, problem)
+    check_banned(report, problem)
     check_markers(report, problem, bank)
     reference = check_reference_layout(report, problem)
     check_teaching(report, problem)

@@ -41,12 +41,41 @@ MESSAGES: dict[Verdict, str] = {
 }
 
 
+# The verdict's message for a problem in parts (or one caught using a banned API).
+PARTS_MESSAGES: dict[Verdict, str] = {
+    Verdict.AC: "Accepted: every part earned its full points.",
+    Verdict.WA: "Wrong answer: not every part earned its full points.",
+}
+
+
 @dataclass(frozen=True)
 class MetricValue:
     """A named metric and its value (None when nothing could be scored)."""
 
     name: str
     value: float | None
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """The points one part of a problem earned, and why it lost any.
+
+    points, public_points: on the private part of the hidden split (final) and on
+    the public part (the leaderboard during a round); message and public_message
+    likewise (the public one is all a contestant sees while a round runs).
+    """
+
+    id: str
+    title: str
+    points: float
+    max_points: float
+    message: str = ""
+    public_points: float = 0.0
+    public_message: str = ""
+
+    @property
+    def full(self) -> bool:
+        return self.points >= self.max_points
 
 
 @dataclass(frozen=True)
@@ -74,11 +103,14 @@ class Result:
     # What made this verdict: the problem's content digest, the sandbox (backend, image),
     # the judge's version; a rejudge can tell what changed.
     provenance: dict[str, str] = field(default_factory=dict)
+    # The problem's parts (spec `parts`), in spec order; empty for a one-part problem.
+    parts: tuple[PartResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         data = asdict(self)
         data["verdict"] = str(self.verdict)
+        data["parts"] = [asdict(part) for part in self.parts]
         return data
 
     @classmethod
@@ -87,6 +119,7 @@ class Result:
         values = dict(data)
         values["verdict"] = Verdict(values["verdict"])
         values["metric"] = MetricValue(**values["metric"])
+        values["parts"] = tuple(PartResult(**part) for part in values.get("parts", ()))
         return cls(**values)
 
 

@@ -129,7 +129,8 @@ def test_the_scorer_imports_only_allowed_kinds(toy: Kind, tmp_path: Path) -> Non
     (tmp_path / "lengths.json").write_text("[3, 2]")
     server = ScorerServer()
     try:
-        assert server.ask(request) == {"status": "scored", "metric": 1.0, "public_metric": 0.0}
+        scored = {"status": "scored", "metric": 1.0, "public_metric": 0.0, "parts": []}
+        assert server.ask(request) == {**scored, "banned": ""}
         unregister("toy")  # off the allow-list: the server restarts without it
         answer = server.ask(request)
         assert answer["status"] == "scorer_error"

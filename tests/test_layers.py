@@ -20,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "judge.harness": set(),
     "judge.data": {"judge.errors", "judge.spec"},
     "judge.scoring": {"judge.errors", "judge.spec"},
+    "judge.banned": {"judge.spec"},
     "judge.outputs": {"judge.errors", "judge.spec", "judge.text"},
     "judge.bank": {"judge.errors", "judge.spec", "judge.verdicts"},
     "judge.kinds": {
@@ -31,10 +32,12 @@ ALLOWED: dict[str, set[str]] = {
         "judge.sandbox",
         "judge.scoring",
         "judge.spec",
+        "judge.text",
     },
-    "judge.scorer": {"judge.errors", "judge.kinds", "judge.spec"},
+    "judge.scorer": {"judge.errors", "judge.kinds", "judge.scoring", "judge.spec"},
     "judge.notebooks": {"judge.errors", "judge.text"},
     "judge.runner": {
+        "judge.banned",
         "judge.kinds",
         "judge.text",
         "judge.bank",

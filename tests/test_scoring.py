@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from judge.bank import Bank
 from judge.errors import InvalidOutput, ScorerError
+from judge.kinds import get_kind
 from judge.scoring import (
     answers_match,
-    cases_passed,
     compute_metric,
     passes,
     perfect_prediction,
@@ -56,20 +60,22 @@ def test_minimised_metric_passes_below_threshold() -> None:
 
 
 def test_scaled_points_follow_the_ioai_formula() -> None:
-    assert scaled_points(0.7, False, SCALED) == pytest.approx(50.0)
-    assert scaled_points(0.95, True, SCALED) == 100.0
-    assert scaled_points(0.1, False, SCALED) == 0.0
-    assert scaled_points(0.6, False, MSE_SCALED) == pytest.approx(50.0)
+    assert scaled_points(0.7, False, SCALED, 100.0) == pytest.approx(50.0)
+    assert scaled_points(0.95, True, SCALED, 100.0) == 100.0
+    assert scaled_points(0.1, False, SCALED, 100.0) == 0.0
+    assert scaled_points(0.6, False, MSE_SCALED, 100.0) == pytest.approx(50.0)
 
 
 def test_without_baseline_only_accepted_scores() -> None:
     plain = ScoringSpec.model_validate({"pass": 0.9, "max_points": 7})
-    assert scaled_points(0.95, True, plain) == 7 and scaled_points(0.85, False, plain) == 0
+    assert (
+        scaled_points(0.95, True, plain, 7.0) == 7 and scaled_points(0.85, False, plain, 7.0) == 0
+    )
 
 
 @given(st.floats(-1e6, 1e6), st.booleans())
 def test_points_stay_within_bounds(value: float, accepted: bool) -> None:
-    assert 0.0 <= scaled_points(value, accepted, SCALED) <= SCALED.max_points
+    assert 0.0 <= scaled_points(value, accepted, SCALED, 100.0) <= (100.0)
 
 
 def test_probabilities_outside_unit_interval_are_invalid_output() -> None:
@@ -117,10 +123,15 @@ def test_allclose_uses_declared_tolerances() -> None:
     assert not answers_match([1.0], [[1.0]], close)
 
 
-def test_cases_passed_counts_only_ok_matches() -> None:
-    spec = FunctionSpec(names=["f"])
+def test_a_function_problem_counts_only_calls_that_returned_the_right_value(
+    tmp_path: Path,
+) -> None:
+    spec = Bank(Path(__file__).parent / "fixtures" / "bank").problem("add-arrays").spec
     results = [{"ok": True, "value": 1}, {"ok": False, "error": "x"}, {"ok": True, "value": 3}]
-    assert cases_passed(results, [1, 2, 4], spec) == pytest.approx(1 / 3)
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    truth = {"expected": [1, 2, 4], "functions": ["add"] * 3}
+    scores = get_kind("function").score(spec, tmp_path, truth, [2], 1 << 20)
+    assert scores.private == 0.5 and scores.public == 0.0 and scores.parts == ()
 
 
 def test_a_metric_undefined_on_the_hidden_labels_is_the_judges_fault() -> None:

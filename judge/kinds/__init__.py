@@ -8,9 +8,11 @@ One module per kind, each exporting `KIND`, an object with the `Kind` shape:
         draw the hidden data, write what the sandbox may see into `code` and `data`,
         and return the command (after the interpreter) and the truth, which stays in
         the judge;
-    score(spec, output, truth, public, max_bytes) -> (private, public)
-        read the run's untrusted outputs and compute the metric on each part of the
-        hidden split; runs in the scorer process (judge.scorer), never in the judge;
+    score(spec, output, truth, public, max_bytes) -> Scores
+        read the run's untrusted outputs and compute the metric on the private and the
+        public part of the hidden split, and what each of the spec's parts measured
+        (judge.scoring.PartMeasure); runs in the scorer process (judge.scorer), never
+        in the judge;
     load(problem, bank, secret, contestant, memo)
         compute and memoize, before any run, what staging that draw would otherwise
         compute on its first run (a function problem's expected answers);
@@ -18,7 +20,9 @@ One module per kind, each exporting `KIND`, an object with the `Kind` shape:
         the setter's data checks (determinism, dependence on the secret, ...) as plain
         notes that judge.validate turns into findings, and the rows its leak checks need;
     write_practice(problem, bank, secret, folder)
-        write the public practice data a contestant takes home into `folder`.
+        write the public practice data a contestant takes home into `folder`;
+    item_count(spec) -> int | None
+        how many items a contestant answers (a quiz), or None for a kind without items.
 
 `get_kind(spec.kind)` is the only dispatch on a problem's kind; a new kind is one
 more module with its KIND (and its section model, if it has one), registered with
@@ -43,6 +47,7 @@ from numpy.typing import NDArray
 from judge.bank import Bank
 from judge.data import Secret
 from judge.errors import SpecError
+from judge.scoring import Scores
 from judge.spec import (
     KindRules,
     Problem,
@@ -117,8 +122,8 @@ class Kind(Protocol):
 
     def score(
         self, spec: ProblemSpec, output: Path, truth: Any, public: list[int], max_bytes: int
-    ) -> tuple[float, float]:
-        """Return the metric on the private and the public part of the hidden split."""
+    ) -> Scores:
+        """Return the metric on the private and the public part, and each part's measure."""
         ...
 
     def load(
@@ -133,6 +138,10 @@ class Kind(Protocol):
 
     def write_practice(self, problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
         """Write the public practice data a contestant may take home into `folder`."""
+        ...
+
+    def item_count(self, spec: ProblemSpec) -> int | None:
+        """How many items a contestant answers, or None when the kind has no items."""
         ...
 
 

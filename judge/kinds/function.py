@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,12 @@ from judge.errors import SpecError
 from judge.kinds import DataCheck, Memo, Note, Staged, register, split_parts
 from judge.outputs import read_function_results
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR
-from judge.scoring import cases_passed
-from judge.spec import FUNCTION, Problem, ProblemSpec
+from judge.scoring import PartMeasure, Scores, answers_match
+from judge.spec import FUNCTION, Problem, ProblemSpec, all_bans
+from judge.text import printable
+
+# How the harness's runtime guard reports a banned call (judge/harness/function_harness.py).
+BANNED_PREFIX = "BannedAPI: "
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness" / "function_harness.py"
 REFERENCE_TIMEOUT_S = 120
@@ -77,6 +82,55 @@ def expected_answers(problem: Problem, calls_path: Path, memo: Memo) -> list[Any
     return answers
 
 
+def _share(right: list[bool], calls: Sequence[int]) -> float:
+    """The share of `calls` answered right (1.0 when there are none to get wrong)."""
+    return sum(right[i] for i in calls) / len(calls) if len(calls) else 1.0
+
+
+def _banned_api(result: dict[str, Any]) -> str:
+    """The API the harness's runtime guard caught this call using, or ""."""
+    error = result.get("error")
+    if result.get("ok") is False and isinstance(error, str) and error.startswith(BANNED_PREFIX):
+        return printable(error[len(BANNED_PREFIX) :], keep_newlines=False)[:200]
+    return ""
+
+
+def _measure_part(
+    part: str,
+    names: list[str],
+    functions: list[str],
+    right: list[bool],
+    results: list[dict[str, Any]],
+    private: Sequence[int],
+    public: Sequence[int],
+) -> PartMeasure:
+    """Measure one part on its own calls; say how many hidden calls it got wrong (counts only)."""
+    mine = [i for i, name in enumerate(functions) if name in names]
+    private_mine = [i for i in private if functions[i] in names]
+    public_mine = [i for i in public if functions[i] in names]
+    banned = next((_banned_api(results[i]) for i in mine if _banned_api(results[i])), "")
+    if banned:
+        message = public_message = f"calls {banned}, which is banned here"
+    else:
+        message = _wrong_calls(right, mine, "hidden")
+        public_message = _wrong_calls(right, public_mine, "public")
+    return PartMeasure(
+        part,
+        _share(right, private_mine),
+        _share(right, public_mine),
+        message,
+        public_message,
+        banned,
+    )
+
+
+def _wrong_calls(right: list[bool], calls: Sequence[int], which: str) -> str:
+    wrong = sum(not right[i] for i in calls)
+    if wrong:
+        return f"{wrong} of {len(calls)} {which} calls wrong"
+    return f"all {len(calls)} {which} calls right"
+
+
 class Function:
     """Draw, write, score and check a function problem."""
 
@@ -106,18 +160,28 @@ class Function:
         ]
         expected = expected_answers(problem, calls_path, memo)
         public = public_indices(spec, secret, contestant).tolist()
-        return Staged(command, expected, public)
+        if guarded := [rule.model_dump(by_alias=True) for rule in all_bans(spec) if rule.api]:
+            (data / "banned.json").write_text(json.dumps(guarded), encoding="utf-8")
+        truth = {"expected": expected, "functions": [call["function"] for call in calls.calls]}
+        return Staged(command, truth, public)
 
     def score(
         self, spec: ProblemSpec, output: Path, truth: Any, public: list[int], max_bytes: int
-    ) -> tuple[float, float]:
+    ) -> Scores:
         assert spec.function is not None
-        results = read_function_results(output, len(truth), max_bytes)
-        parts = []
-        for calls in split_parts(len(truth), public):
-            answers, wanted = [results[i] for i in calls], [truth[i] for i in calls]
-            parts.append(cases_passed(answers, wanted, spec.function))
-        return parts[0], parts[1]
+        expected, functions = truth["expected"], truth["functions"]
+        results = read_function_results(output, len(expected), max_bytes)
+        right = [
+            got.get("ok") is True and answers_match(got.get("value"), want, spec.function)
+            for got, want in zip(results, expected, strict=True)
+        ]
+        private, public_calls = (list(map(int, p)) for p in split_parts(len(expected), public))
+        parts = tuple(
+            _measure_part(part.id, part.functions, functions, right, results, private, public_calls)
+            for part in spec.parts
+        )
+        banned = next((_banned_api(r) for r in results if _banned_api(r)), "")
+        return Scores(_share(right, private), _share(right, public_calls), parts, banned=banned)
 
     def load(
         self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None, memo: Memo
@@ -155,6 +219,10 @@ class Function:
         """A practice draw of calls (`calls.json`), without expected answers."""
         calls = draw_function_calls(problem.spec, bank.datasets_dir, secret, purpose="practice")
         write_calls(calls, folder)
+
+    def item_count(self, spec: ProblemSpec) -> int | None:
+        """No items: the submission is a program."""
+        return None
 
 
 KIND = register(Function())

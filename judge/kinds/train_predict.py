@@ -27,7 +27,7 @@ from judge.errors import InvalidOutput, JudgeError, ScorerError
 from judge.kinds import DataCheck, Memo, Note, Staged, register, split_parts
 from judge.outputs import read_predictions
 from judge.sandbox.base import CODE_DIR
-from judge.scoring import compute_metric, perfect_prediction
+from judge.scoring import PartMeasure, Scores, compute_metric, perfect_prediction
 from judge.spec import TRAIN_PREDICT, Problem, ProblemSpec
 
 
@@ -89,15 +89,25 @@ class TrainPredict:
 
     def score(
         self, spec: ProblemSpec, output: Path, truth: Any, public: list[int], max_bytes: int
-    ) -> tuple[float, float]:
+    ) -> Scores:
         assert spec.output is not None
         labels = np.asarray(truth)
         predictions = read_predictions(output, spec.output, len(labels), max_bytes)
         private_rows, public_rows = split_parts(len(labels), public)
-        return (
-            compute_metric(spec.metric.name, labels[private_rows], predictions[private_rows]),
-            compute_metric(spec.metric.name, labels[public_rows], predictions[public_rows]),
+        name = spec.metric.name
+        private = compute_metric(name, labels[private_rows], predictions[private_rows])
+        public_value = compute_metric(name, labels[public_rows], predictions[public_rows])
+        parts = tuple(
+            PartMeasure(
+                part.id,
+                private,
+                public_value,
+                f"{name} = {private:.4f}",
+                f"{name} = {public_value:.4f} on the public part",
+            )
+            for part in spec.parts
         )
+        return Scores(private, public_value, parts)
 
     def load(
         self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None, memo: Memo
@@ -141,6 +151,10 @@ class TrainPredict:
         practice = draw_train_predict(spec, bank.datasets_dir, secret, purpose="practice")
         write_public_train_predict(train, folder, include_test=False)
         np.save(folder / "test_X.npy", practice.hidden_X, allow_pickle=False)
+
+    def item_count(self, spec: ProblemSpec) -> int | None:
+        """No items: the submission is a program."""
+        return None
 
 
 KIND = register(TrainPredict())

@@ -52,6 +52,23 @@ class Published:
     html: str
 
 
+def problem_columns(round_: Round, board: Standings) -> list[tuple[str, str, str | None]]:
+    """The board's problem columns: (header, slug, part id or None for the problem's points).
+
+    With `leaderboard.parts`, each problem in parts gets a column per part after its
+    own, headed "slug/part", in the order of the problem's parts.
+    """
+    columns: list[tuple[str, str, str | None]] = []
+    for slug in round_.slugs:
+        columns.append((slug, slug, None))
+        if round_.spec.leaderboard.parts:
+            parts: list[str] = []
+            for row in board.rows:
+                parts += [part for part in row.cells[slug].parts if part not in parts]
+            columns += [(f"{slug}/{part}", slug, part) for part in parts]
+    return columns
+
+
 def render_csv(round_: Round, private: Standings, public: Standings) -> str:
     """One row per contestant: final rank and points per problem, then the public board.
 
@@ -60,7 +77,8 @@ def render_csv(round_: Round, private: Standings, public: Standings) -> str:
     """
     shown_private = round_.spec.leaderboard.publish_private
     main, other = (private, public) if shown_private else (public, None)
-    header = ["rank", "contestant", *round_.slugs, "total", "last_improvement"]
+    columns = problem_columns(round_, main)
+    header = ["rank", "contestant", *(name for name, _, _ in columns), "total", "last_improvement"]
     if other is not None:
         header += ["public_rank", "public_total"]
     other_rows = {row.contestant: row for row in other.rows} if other is not None else {}
@@ -70,7 +88,9 @@ def render_csv(round_: Round, private: Standings, public: Standings) -> str:
     for row in main.rows:
         improved = row.last_improvement.isoformat() if row.last_improvement else ""
         line: list[object] = [row.rank, row.contestant]
-        line += [f"{row.cells[slug].points:g}" for slug in round_.slugs]
+        for _, slug, part in columns:
+            cell = row.cells[slug]
+            line.append(f"{cell.points if part is None else cell.parts.get(part, 0.0):g}")
         line += [f"{row.total:g}", improved]
         if other is not None:
             line += [other_rows[row.contestant].rank, f"{other_rows[row.contestant].total:g}"]
@@ -168,6 +188,7 @@ def render_html(
     return template.render(
         round=round_.spec,
         slugs=round_.slugs,
+        show_parts=round_.spec.leaderboard.parts,
         private=private if shown_private else None,
         public=public,
         manifest=manifest,

@@ -48,6 +48,9 @@ class LeaderboardSpec(_Strict):
     publish_private: bool = Field(
         True, description="show the private (final) ranking; false while the round is running"
     )
+    parts: bool = Field(
+        False, description="scoreboards show a column per part of the problems in parts"
+    )
 
 
 class HintPolicy(_Strict):

@@ -12,7 +12,7 @@ the contestant's total no longer changed. Equal totals at equal moments share a 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -35,6 +35,8 @@ class Cell:
     counted_file: str | None = None
     at: datetime | None = None
     hints: int = 0  # hints revealed on the problem during the round (each may cost points)
+    # Round points per part of the counted file (problems in parts), before any hint cost.
+    parts: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,21 @@ def record_points(spec: RoundSpec, record: Record, board: Board) -> float:
         return 0.0
     worth = spec.problem(record.problem).points
     return round(worth * max(0.0, min(score, result.max_score)) / result.max_score, DIGITS)
+
+
+def part_points(spec: RoundSpec, record: Record, board: Board) -> dict[str, float]:
+    """The round points each part of a record earns on a board (scaled like the record's)."""
+    result = record.result
+    if result.max_score <= 0:
+        return {}
+    worth = spec.problem(record.problem).points
+    return {
+        part.id: round(
+            worth * (part.points if board == "private" else part.public_points) / result.max_score,
+            DIGITS,
+        )
+        for part in result.parts
+    }
 
 
 def _in_order(records: Iterable[Record]) -> list[Record]:
@@ -137,6 +154,7 @@ def compute_standings(
                     counted.file,
                     counted.submitted_at,
                     revealed,
+                    part_points(spec, counted, board),
                 )
         total = round(sum(cell.points for cell in cells.values()), DIGITS)
         unranked.append((contestant, total, cells, _last_improvement(spec, own, board)))

@@ -390,6 +390,7 @@ def standings_json(standings: Standings, board: Board) -> dict[str, Any]:
                         "verdict": str(cell.verdict),
                         "submissions": cell.submissions,
                         "hints": cell.hints,
+                        "parts": cell.parts,
                     }
                     for slug, cell in row.cells.items()
                 },

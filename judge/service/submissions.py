@@ -200,8 +200,19 @@ def public_part(result: dict[str, Any]) -> dict[str, Any]:
         }
     public = result.get("public_metric")
     text = f"{metric.get('name')} = {public:.4f} on the public part" if public is not None else ""
+    parts = [
+        {
+            "id": part.get("id"),
+            "title": part.get("title"),
+            "points": part.get("public_points", 0.0),
+            "max_points": part.get("max_points"),
+            "message": part.get("public_message", ""),
+        }
+        for part in result.get("parts") or []
+    ]
     return {
         **shown,
+        "parts": parts,
         "verdict": "scored",
         "score": result.get("public_score", 0.0),
         "metric": {"name": metric.get("name"), "value": public},

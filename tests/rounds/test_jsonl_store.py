@@ -24,7 +24,8 @@ CURRENT_LINE = (
     '"verdict": "WA", "score": 12.5, "max_score": 100.0, "metric": {"name": "accuracy", '
     '"value": 0.625}, "message": "Wrong answer", "sandbox": "bwrap", "wall_s": 1.5, '
     '"cpu_s": 1.25, "peak_mb": 48.0, "public_score": 10.0, "public_metric": 0.6, '
-    '"details": {}, "provenance": {"judge": "0.1"}}, "rejudge": 1, "ie_tries": 0}'
+    '"details": {}, "provenance": {"judge": "0.1"}, "parts": []}, "rejudge": 1, '
+    '"ie_tries": 0}'
 )
 # A line from before the IE retry cap and provenance: no ie_tries, no provenance.
 OLDEST_LINE = (

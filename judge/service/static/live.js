@@ -19,6 +19,8 @@
     if (r) {
       set(row, "verdict", r.verdict, "v-" + r.verdict);
       set(row, "score", r.score.toFixed(1) + " / " + r.max_score);
+      set(row, "parts", (r.parts || []).map(
+        (part) => part.id + " " + part.points + "/" + part.max_points).join(" · "));
       const metric = r.metric || {};
       set(row, "metric", metric.value === null || metric.value === undefined
         ? "" : metric.name + " " + metric.value.toFixed(4));
