@@ -180,8 +180,9 @@ def problem_digest(problem: Problem, bank: Bank) -> str:
     problem's reference folder (the references that make expected answers) but its
     hints and editorial, by path and bytes; a rejudge can tell whether any of it changed.
     """
-    recipe = bank.datasets_dir / f"{problem.spec.dataset.recipe}.py"
-    files = [problem.folder / "spec.yaml", problem.statement, problem.starter, recipe]
+    files = [problem.folder / "spec.yaml", problem.statement, problem.starter]
+    if problem.spec.dataset_section is not None:
+        files.append(bank.datasets_dir / f"{problem.spec.dataset_section.recipe}.py")
     teaching = problem.reference_folder / HINTS_FOLDER, editorial_file(problem)
     if problem.reference_folder.is_dir():
         files += sorted(

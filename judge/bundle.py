@@ -35,7 +35,8 @@ Practice problems from the olympiad judge, one folder each:
 
 Each folder holds `statement.md` (the task), `starter.py` (the program to fix or
 improve), `problem.json` (limits, output contract, metric and pass threshold) and
-`data/` (public practice data). Read the statement first.
+`data/` (public practice data). Read the statement first. A quiz (a drill) holds
+its statement with your items and `answers.yaml`, the answers file to fill in.
 
 ## Running a train-predict problem locally
 
@@ -79,8 +80,11 @@ def public_facts(problem: Problem) -> dict[str, object]:
         "direction": spec.metric.direction,
         "pass": spec.scoring.pass_,
         "max_points": spec.max_points,
-        "limits": spec.limits.model_dump(),
     }
+    if spec.runs:
+        facts["limits"] = spec.limits.model_dump()
+    if parts := spec.scored_parts:
+        facts["parts"] = [{"id": part.id, "points": part.points} for part in parts]
     if spec.output is not None:
         facts["output"] = spec.output.model_dump()
     if spec.function is not None:
@@ -91,13 +95,16 @@ def public_facts(problem: Problem) -> dict[str, object]:
 def write_practice_folder(problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
     """Write one problem's statement, starter, public facts and practice data into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(problem.statement, folder / "statement.md")
-    shutil.copyfile(problem.starter, folder / "starter.py")
+    kind = get_kind(problem.spec.kind)
+    statement = kind.statement(problem, bank, secret, None)
+    (folder / "statement.md").write_text(statement, encoding="utf-8")
+    shutil.copyfile(problem.starter, folder / problem.starter.name)
     facts = json.dumps(public_facts(problem), indent=2)
     (folder / "problem.json").write_text(facts + "\n", encoding="utf-8")
-    (folder / "data").mkdir(exist_ok=True)
-    get_kind(problem.spec.kind).write_practice(problem, bank, secret, folder / "data")
-    (folder / "output").mkdir(exist_ok=True)
+    if problem.spec.runs:
+        (folder / "data").mkdir(exist_ok=True)
+        kind.write_practice(problem, bank, secret, folder / "data")
+        (folder / "output").mkdir(exist_ok=True)
 
 
 @contextmanager

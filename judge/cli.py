@@ -36,8 +36,9 @@ from judge.rounds.publish import SCOREBOARD_CSV, SCOREBOARD_HTML, Published, pub
 from judge.rounds.roundfile import Round, load_round, round_path
 from judge.rounds.standings import Standings
 from judge.rounds.submissions import discover
-from judge.runner import Judge, as_result
+from judge.runner import NOT_RUN, Judge, as_result
 from judge.sandbox import CHOICES, Choice, Sandbox, open_sandbox
+from judge.sandbox.process import ProcessSandbox
 from judge.scaffold import scaffold_problem
 from judge.spec import SECTIONS, Problem, ProblemSpec, spec_json_schema
 from judge.teaching import HintLog, read_editorial
@@ -141,7 +142,7 @@ def problem_listing(spec: ProblemSpec) -> dict[str, Any]:
         "section": spec.section,
         "kind": spec.kind,
         "max_points": spec.max_points,
-        "parts": [{"id": part.id, "points": part.points} for part in spec.parts],
+        "parts": [{"id": part.id, "points": part.points} for part in spec.scored_parts],
     }
     if (items := get_kind(spec.kind).item_count(spec)) is not None:
         listing["items"] = items
@@ -161,7 +162,7 @@ def list_problems(
             spec = problem.spec
             listed.append(problem_listing(spec))
             section = f"{spec.section}. {SECTIONS[spec.section]}"
-            parts = " + ".join(f"{part.points:g}" for part in spec.parts) or "-"
+            parts = " + ".join(f"{part.points:g}" for part in spec.scored_parts) or "-"
             table.add_row(
                 spec.id,
                 section,
@@ -186,12 +187,16 @@ def show(slug: str) -> None:
         problem = current_bank().problem(slug)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
-    console.print(Markdown(problem.statement.read_text(encoding="utf-8")))
-    limits = problem.spec.limits
-    console.print(
-        f"\n[dim]{problem.spec.kind} · section {problem.spec.section} · "
-        f"{limits.wall_s:g} s · {limits.memory_mb} MiB · {limits.cpus} cpu[/]"
-    )
+    spec = problem.spec
+    if spec.runs:
+        console.print(Markdown(problem.statement.read_text(encoding="utf-8")))
+        limits = spec.limits
+        facts = f"{limits.wall_s:g} s · {limits.memory_mb} MiB · {limits.cpus} cpu"
+    else:  # a quiz: its items, drawn as `judge run` will check them
+        text = get_kind(spec.kind).statement(problem, current_bank(), current_secret(), None)
+        console.print(Markdown(text))
+        facts = f"{spec.max_points:g} points · hand in {problem.starter.name}"
+    console.print(f"\n[dim]{spec.kind} · section {spec.section} · {facts}[/]")
 
 
 @app.command()
@@ -372,6 +377,9 @@ def opened(ctx: typer.Context, name: str, image: str | None = None, pool: bool =
     return choice
 
 
+NOT_RUN_REASON = "nothing: the answers are checked, not run"
+
+
 def warn_if_not_isolated(sandbox: Sandbox) -> None:
     """Say plainly when the chosen backend isolates nothing."""
     if not sandbox.isolates:
@@ -396,9 +404,12 @@ def print_result(result: Result, reason: str) -> None:
     if result.public_score is not None and public is not None:
         score += f", {result.public_score:g} public"
     table.add_row("score", score)
-    table.add_row("time", f"{result.wall_s:.2f} s wall, {result.cpu_s:.2f} s cpu")
-    table.add_row("memory", f"{result.peak_mb:.0f} MiB peak")
-    table.add_row("sandbox", f"{result.sandbox} ({reason})")
+    if result.sandbox == NOT_RUN:  # a quiz: no time, memory or sandbox to show
+        table.add_row("ran", NOT_RUN_REASON)
+    else:
+        table.add_row("time", f"{result.wall_s:.2f} s wall, {result.cpu_s:.2f} s cpu")
+        table.add_row("memory", f"{result.peak_mb:.0f} MiB peak")
+        table.add_row("sandbox", f"{result.sandbox} ({reason})")
     console.print(table)
     message = result.message
     if result.parts:
@@ -415,6 +426,14 @@ def print_result(result: Result, reason: str) -> None:
         console.print(parts)
         message = message.splitlines()[0]  # the rest names the parts the table shows
     console.print(printable(message), highlight=False, markup=False)
+    for part in result.parts:
+        if part.explanation and not part.full:
+            console.print(
+                f"[bold]{escape(part.id)}[/]: {escape(printable(part.explanation))}",
+                highlight=False,
+            )
+    for note in result.details.get("notes", []):
+        errors.print(f"[yellow]note:[/] {escape(printable(str(note)))}", highlight=False)
     for flag in result.details.get("flags", []):
         errors.print(f"[yellow]flag:[/] {escape(printable(str(flag)))}", highlight=False)
 
@@ -434,10 +453,13 @@ def run(
     bank = current_bank()
     try:
         problem = bank.problem(slug)
-        choice = opened(ctx, sandbox, image)  # one run: a warm pool would only be waited for
-        if not as_json:
-            errors.print(f"[dim]sandbox: {choice.sandbox.name} ({choice.reason})[/]")
-        warn_if_not_isolated(choice.sandbox)
+        if problem.spec.runs:
+            choice = opened(ctx, sandbox, image)  # one run: a warm pool would only wait
+            if not as_json:
+                errors.print(f"[dim]sandbox: {choice.sandbox.name} ({choice.reason})[/]")
+            warn_if_not_isolated(choice.sandbox)
+        else:  # a quiz: the answers are checked, never run, so no sandbox is opened
+            choice = Choice(ProcessSandbox(), NOT_RUN_REASON)
         secret = current_secret()
         with errors.status(f"judging {file.name} on {slug} in {choice.sandbox.name}..."):
             outcome = Judge(bank, choice.sandbox, secret).judge(problem, file)
@@ -484,7 +506,7 @@ def demo(
 
     def judge_one(item: tuple[Problem, LabelledSubmission], cpuset: tuple[int, ...]) -> Result:
         problem, submission = item
-        pinned = cores_for(cpuset, problem.spec.limits.cpus)
+        pinned = cores_for(cpuset, problem.spec.cpus)
         return as_result(judge.judge(problem, submission.path, cpuset=pinned), problem)
 
     results: dict[tuple[str, str], Result] = {}

@@ -31,7 +31,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ from judge.errors import (
     ScorerUnavailable,
     SpecError,
 )
-from judge.kinds import get_kind
+from judge.kinds import HANDED_IN, get_kind
 from judge.notebooks import notebook_to_script
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR, Limits, Mount, RunFacts, Sandbox
 from judge.sandbox.workspace import capped_directory, run_folder
@@ -76,6 +76,10 @@ MAX_SOURCE_BYTES = 1024 * 1024
 MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024  # stored outputs (plots) make notebooks large
 STDERR_LINES = 20
 STDERR_CHARS = 2000
+# A kind that runs nothing (a quiz): no sandbox, a clean exit, and limits never used.
+NOT_RUN = "none"
+HANDED_IN_FACTS = RunFacts(0, None, 0.0, 0.0, 0.0, False, False, False)
+HAND_IN_LIMITS = Limits(wall_s=1.0, memory_mb=64, cpuset=(), output_mb=1)
 
 
 def read_source(path: Path) -> str:
@@ -157,7 +161,7 @@ def part_results(
     """
     measured = {measure.id: measure for measure in scores.parts} if scores else {}
     results = []
-    for part in spec.parts:
+    for part in spec.scored_parts:
         measure = measured.get(part.id)
         broken = bans.breaking(spec.bans(part))
         zeroed = None
@@ -184,6 +188,7 @@ def part_results(
                     measure.message,
                     public,
                     measure.public_message,
+                    measure.explanation,
                 )
             )
     return tuple(results)
@@ -324,7 +329,7 @@ class Judge:
         shared draw). Raises SpecError for a broken problem (its reference fails).
         """
         kind = get_kind(problem.spec.kind)
-        apart = problem.spec.dataset.per_contestant and contestants is not None
+        apart = problem.spec.per_contestant and contestants is not None
         owners: list[str | None] = [*sorted(set(contestants or ()))] if apart else [None]
         for owner in owners or [None]:
             kind.load(problem, self.bank, self.secret, owner, self._remember)
@@ -344,7 +349,8 @@ class Judge:
         """
         text = read_source(source) if isinstance(source, Path) else source
         kind = get_kind(problem.spec.kind)
-        limits = run_limits(problem, cpuset)
+        runs = problem.spec.runs
+        limits = run_limits(problem, cpuset) if runs else HAND_IN_LIMITS
         cleanup = ExitStack()
         try:
             root = cleanup.enter_context(run_folder())
@@ -357,7 +363,12 @@ class Judge:
             )
             for path in (code, data, *code.iterdir(), *data.iterdir()):
                 path.chmod(0o755 if path.is_dir() else 0o644)
-            output = cleanup.enter_context(capped_directory(root / "output", limits.output_mb))
+            if runs:
+                output = cleanup.enter_context(capped_directory(root / "output", limits.output_mb))
+            else:  # nothing runs: the hand-in is the output the kind scores
+                output = root / "output"
+                output.mkdir()
+                (output / HANDED_IN).write_text(text, encoding="utf-8")
         except BaseException:
             cleanup.close()
             raise
@@ -381,7 +392,12 @@ class Judge:
         )
 
     def execute(self, prepared: PreparedRun) -> RunFacts:
-        """Run the prepared command in the sandbox; SandboxError if the sandbox failed."""
+        """Run the prepared command in the sandbox; SandboxError if the sandbox failed.
+
+        A kind that runs nothing (a quiz) starts no sandbox: its facts are a clean exit.
+        """
+        if not prepared.problem.spec.runs:
+            return HANDED_IN_FACTS
         return self.sandbox.run(prepared.command, prepared.mounts, prepared.limits, prepared.env)
 
     def score(self, prepared: PreparedRun, facts: RunFacts) -> Result:
@@ -434,6 +450,9 @@ class Judge:
         }
         if prepared.bans.flags:
             details["flags"] = [flag.describe() for flag in prepared.bans.flags]
+        if scores is not None and scores.notes:
+            details["notes"] = list(scores.notes)
+            decided = replace(decided, message="\n".join([decided.message, *scores.notes]))
         return Result(
             problem=problem.id,
             verdict=decided.verdict,
@@ -441,7 +460,7 @@ class Judge:
             max_score=spec.max_points,
             metric=MetricValue(spec.metric.name, decided.metric),
             message=printable(decided.message),
-            sandbox=self.sandbox.name,
+            sandbox=self.sandbox.name if spec.runs else NOT_RUN,
             wall_s=round(facts.wall_s, 3),
             cpu_s=round(facts.cpu_s, 3),
             peak_mb=round(facts.peak_mb, 1),

@@ -39,6 +39,7 @@ class PartMeasure:
     message: str = ""
     public_message: str = ""
     banned: str = ""
+    explanation: str = ""  # the setter's, for practice once judged (a quiz item's)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +56,7 @@ class Scores:
     public: float
     parts: tuple[PartMeasure, ...] = ()
     banned: str = ""  # a banned API the runtime guard caught the run using
+    notes: tuple[str, ...] = ()  # for the contestant: what of the hand-in was not scored
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,13 +64,18 @@ class Scores:
             "public_metric": self.public,
             "parts": [part.to_dict() for part in self.parts],
             "banned": self.banned,
+            "notes": list(self.notes),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scores:
         parts = tuple(PartMeasure(**part) for part in data.get("parts", []))
         return cls(
-            float(data["metric"]), float(data["public_metric"]), parts, str(data.get("banned", ""))
+            float(data["metric"]),
+            float(data["public_metric"]),
+            parts,
+            str(data.get("banned", "")),
+            tuple(str(note) for note in data.get("notes", ())),
         )
 
 

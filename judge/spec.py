@@ -21,6 +21,7 @@ import importlib.util
 import json
 import math
 import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,6 +291,11 @@ class KindRules:
     sections: the shared sections (SHARED_SECTIONS) it needs; the others must be absent.
     section: the model of the kind's own section, written under the kind's name, or None.
     check: a further check of the whole spec; raises ValueError with a one-line reason.
+    runs: whether the kind runs the submission in a sandbox; one that does needs the
+        `dataset` and `limits` sections, one that does not (a quiz) takes neither.
+    starter: the starter's file name in the problem folder.
+    default_parts: the parts of a spec that declares none (a quiz: one per item).
+    suffixes: the file names a submission may have.
     """
 
     name: str
@@ -297,6 +303,10 @@ class KindRules:
     sections: tuple[str, ...] = ()
     section: type[BaseModel] | None = None
     check: Callable[[ProblemSpec], None] | None = None
+    runs: bool = True
+    starter: str = "starter.py"
+    default_parts: Callable[[ProblemSpec], list[PartSpec]] | None = None
+    suffixes: tuple[str, ...] = (".py", ".ipynb")
 
 
 _KIND_RULES: dict[str, KindRules] = {}
@@ -331,12 +341,16 @@ class ProblemSpec(_Strict):
     topic: Annotated[str, Field(min_length=3)]
     difficulty: Literal["easy", "medium", "hard"] = "medium"
     kind: str = Field(description="a registered kind: train-predict, function, ...")
-    dataset: DatasetSpec
+    dataset_section: DatasetSpec | None = Field(
+        None, alias="dataset", description="every kind that runs code needs it"
+    )
     output: OutputSpec | None = None
     function: FunctionSpec | None = None
     metric: MetricSpec
     scoring: ScoringSpec
-    limits: LimitsSpec
+    limits_section: LimitsSpec | None = Field(
+        None, alias="limits", description="every kind that runs code needs it"
+    )
     starter_verdict: Verdict
     parts: list[PartSpec] = Field(
         default_factory=list, description="scored parts; empty: the problem is one part"
@@ -397,6 +411,11 @@ class ProblemSpec(_Strict):
     @model_validator(mode="after")
     def _kind_matches_sections(self) -> ProblemSpec:
         rules = _KIND_RULES[self.kind]
+        for name, section in (("dataset", self.dataset_section), ("limits", self.limits_section)):
+            if rules.runs and section is None:
+                raise ValueError(f"{name}: a {self.kind} problem needs it")
+            if not rules.runs and section is not None:
+                raise ValueError(f"{name}: a {self.kind} problem runs nothing and takes none")
         given = tuple(name for name in SHARED_SECTIONS if getattr(self, name) is not None)
         if set(given) != set(rules.sections):
             others = " or ".join(f"`{s}`" for s in SHARED_SECTIONS if s not in rules.sections)
@@ -437,7 +456,7 @@ class ProblemSpec(_Strict):
                 f"{self.max_points:g}; leave max_points out when a problem has parts"
             )
         if self.function is not None:
-            _covered_once("function", self.function.names, [p.functions for p in self.parts])
+            covered_once("function", self.function.names, [p.functions for p in self.parts])
         elif any(part.functions for part in self.parts):
             raise ValueError("parts: only a function problem's part checks functions")
         if any(part.items for part in self.parts) and self.kind != "quiz":
@@ -447,10 +466,47 @@ class ProblemSpec(_Strict):
         return self
 
     @property
+    def dataset(self) -> DatasetSpec:
+        """Where the data comes from; SpecError for a kind without data (a quiz)."""
+        if self.dataset_section is None:
+            raise SpecError(f"{self.id}: a {self.kind} problem has no dataset section")
+        return self.dataset_section
+
+    @property
+    def limits(self) -> LimitsSpec:
+        """The limits of one run; SpecError for a kind that runs nothing (a quiz)."""
+        if self.limits_section is None:
+            raise SpecError(f"{self.id}: a {self.kind} problem runs nothing and has no limits")
+        return self.limits_section
+
+    @property
+    def runs(self) -> bool:
+        """Whether the problem's kind runs the submission in a sandbox (a quiz does not)."""
+        return _KIND_RULES[self.kind].runs
+
+    @property
+    def per_contestant(self) -> bool:
+        """Whether each contestant gets their own draw (always, for a quiz's items)."""
+        return self.dataset.per_contestant if self.runs else True
+
+    @property
+    def cpus(self) -> int:
+        """The cores one run takes (1 for a kind that runs nothing: its scoring)."""
+        return self.limits.cpus if self.runs else 1
+
+    @property
+    def scored_parts(self) -> list[PartSpec]:
+        """The parts the problem is scored in: its own, else its kind's default (maybe none)."""
+        if self.parts:
+            return list(self.parts)
+        default = _KIND_RULES[self.kind].default_parts
+        return default(self) if default is not None else []
+
+    @property
     def max_points(self) -> float:
         """The problem's points: the sum of its parts', or scoring.max_points without parts."""
-        if self.parts:
-            return float(sum(part.points for part in self.parts))
+        if parts := self.scored_parts:
+            return float(sum(part.points for part in parts))
         return self.scoring.max_points if self.scoring.max_points is not None else 100.0
 
     def bans(self, part: PartSpec | None) -> list[BanRule]:
@@ -485,7 +541,7 @@ def all_bans(spec: ProblemSpec) -> list[BanRule]:
     return rules
 
 
-def _covered_once(what: str, names: list[str], claimed: list[list[str]]) -> None:
+def covered_once(what: str, names: list[str], claimed: list[list[str]]) -> None:
     """Every one of `names` must be checked by exactly one part, and parts claim only those."""
     flat = [name for part in claimed for name in part]
     if unknown := sorted(set(flat) - set(names)):
@@ -507,6 +563,131 @@ TRAIN_PREDICT = register_kind_rules(
 FUNCTION = register_kind_rules(KindRules("function", FUNCTION_METRICS, ("function",)))
 
 
+# The quiz kind's own section (judge.kinds.quiz): items drawn per contestant.
+QUIZ_METRICS: dict[str, Literal["max", "min"]] = {"points": "max"}
+
+
+class QuizParam(_Strict):
+    """A template parameter: an integer in [low, high], or one of `choices`."""
+
+    low: int | None = None
+    high: int | None = None
+    choices: list[int | float | str] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> QuizParam:
+        ranged = self.low is not None or self.high is not None
+        if ranged == (self.choices is not None):
+            raise ValueError("a param is either {low, high} or {choices: [...]}")
+        if ranged and (self.low is None or self.high is None or self.low > self.high):
+            raise ValueError("a ranged param needs low <= high")
+        if self.choices is not None and not self.choices:
+            raise ValueError("choices must not be empty")
+        return self
+
+
+class QuizTolerance(_Strict):
+    """How far a number item's answer may be from the right one: within abs or rel."""
+
+    abs: Annotated[float, Field(ge=0)] = 0.0
+    rel: Annotated[float, Field(ge=0)] = 0.0
+
+
+def _fields(text: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    except ValueError as exc:
+        raise ValueError(f"bad {{field}} in {text[:40]!r}: {exc}") from None
+
+
+class QuizItem(_Strict):
+    """One item of a quiz (module doc)."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")]
+    type: Literal["single", "multiple", "integer", "number", "shape", "text"]
+    points: Annotated[float, Field(gt=0, le=100)]
+    prompt: Annotated[str, Field(min_length=3)]
+    params: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], QuizParam] = Field(
+        default_factory=dict
+    )
+    options: dict[Annotated[str, Field(pattern=r"^[a-z]$")], str] = Field(default_factory=dict)
+    tolerance: QuizTolerance | None = None
+    choices: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> QuizItem:
+        choice = self.type in ("single", "multiple")
+        if choice != bool(self.options):
+            raise ValueError(f"item {self.id}: options are for single and multiple items only")
+        if choice and len(self.options) < 2:
+            raise ValueError(f"item {self.id}: give at least two options")
+        if choice and len(set(self.options.values())) != len(self.options):
+            raise ValueError(f"item {self.id}: two options read the same")
+        if (self.type == "number") != (self.tolerance is not None):
+            raise ValueError(f"item {self.id}: a number item (only) states its tolerance")
+        if (self.type == "text") != bool(self.choices):
+            raise ValueError(f"item {self.id}: a text item (only) lists its choices")
+        if len({c.strip().lower() for c in self.choices}) != len(self.choices):
+            raise ValueError(f"item {self.id}: two choices are the same word")
+        used = _fields(self.prompt).union(*(_fields(text) for text in self.options.values()))
+        if unknown := sorted(used - set(self.params)):
+            raise ValueError(f"item {self.id}: {{{unknown[0]}}} is not one of its params")
+        return self
+
+    @property
+    def function(self) -> str:
+        """The name of its answer function in reference/<slug>/answers.py."""
+        return self.id.replace("-", "_")
+
+
+class QuizSection(_Strict):
+    """The `quiz:` section of a quiz's spec."""
+
+    items: Annotated[list[QuizItem], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique(self) -> QuizSection:
+        ids = [item.id for item in self.items]
+        if twice := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"item id {twice[0]!r} is given twice")
+        return self
+
+
+def quiz_items(spec: ProblemSpec) -> list[QuizItem]:
+    """The items of a quiz, in the spec's order."""
+    return spec.kind_section(QuizSection).items
+
+
+def _check_spec(spec: ProblemSpec) -> None:
+    ids = [item.id for item in quiz_items(spec)]
+    if spec.parts:
+        covered_once("item", ids, [part.items for part in spec.parts])
+
+
+def _item_parts(spec: ProblemSpec) -> list[PartSpec]:
+    """Without declared parts, each item is a part of its own."""
+    return [
+        PartSpec.model_validate(
+            {"id": item.id, "title": f"item {n}", "points": item.points, "items": [item.id]}
+        )
+        for n, item in enumerate(quiz_items(spec), start=1)
+    ]
+
+
+QUIZ = register_kind_rules(
+    KindRules(
+        "quiz",
+        QUIZ_METRICS,
+        section=QuizSection,
+        check=_check_spec,
+        runs=False,
+        starter="answers.yaml",
+        default_parts=_item_parts,
+        suffixes=(".yaml", ".yml", ".json"),
+    )
+)
+
+
 @dataclass(frozen=True)
 class Problem:
     """A loaded problem: its spec and where its files live."""
@@ -525,7 +706,7 @@ class Problem:
 
     @property
     def starter(self) -> Path:
-        return self.folder / "starter.py"
+        return self.folder / _KIND_RULES[self.spec.kind].starter
 
 
 def _field_names(model: type[BaseModel]) -> set[str]:
@@ -601,7 +782,7 @@ def load_problem(folder: Path, reference_root: Path) -> Problem:
     spec = load_spec(folder / "spec.yaml")
     if spec.id != folder.name:
         raise SpecError(f"{folder / 'spec.yaml'}: id: {spec.id!r} differs from folder name")
-    for name in ("statement.md", "starter.py"):
+    for name in ("statement.md", _KIND_RULES[spec.kind].starter):
         if not (folder / name).is_file():
             raise SpecError(f"{folder / name}: required file missing")
     return Problem(spec=spec, folder=folder, reference_folder=reference_root / spec.id)

@@ -63,6 +63,7 @@ from judge.data import Secret, TrainPredictData, derive_secret
 from judge.errors import InvalidOutput, InvalidSource, JudgeError, SandboxError, SpecError
 from judge.harness import leak_scan
 from judge.kinds import DataCheck, get_kind
+from judge.kinds.quiz import ANSWER_MODULE
 from judge.outputs import read_untrusted_file
 from judge.runner import Judge, as_result, run_submission
 from judge.sandbox import cold
@@ -74,6 +75,8 @@ from judge.verdicts import Result, Verdict
 log = logging.getLogger(__name__)
 
 REQUIRED_SECTIONS = ("task", "input", "output", "scoring", "limits")
+# A kind that runs nothing (a quiz): its items are rendered below the statement.
+HAND_IN_SECTIONS = ("task", "answers", "scoring")
 MARKER = "TODO(setter)"
 TIME_MULTIPLIER = 2.0  # Kattis: the limit must hold the slowest accepted run twice over
 SAFETY_MULTIPLIER = 3.0  # below this, warn: a slower machine may turn AC into TLE
@@ -269,8 +272,9 @@ def _files_under(folder: Path) -> list[Path]:
 
 def check_markers(report: ProblemReport, problem: Problem, bank: Bank) -> None:
     """Every `TODO(setter)` marker left in the problem's files is an error."""
-    recipe = bank.datasets_dir / f"{problem.spec.dataset.recipe}.py"
-    files = _files_under(problem.folder) + _files_under(problem.reference_folder) + [recipe]
+    files = _files_under(problem.folder) + _files_under(problem.reference_folder)
+    if (dataset := problem.spec.dataset_section) is not None:
+        files.append(bank.datasets_dir / f"{dataset.recipe}.py")
     for path in files:
         for where in _lines_with_marker(path):
             report.error("files", f"fill in the marked part: {where}")
@@ -304,7 +308,8 @@ def check_statement(report: ProblemReport, problem: Problem) -> None:
     path = problem.statement
     text = path.read_text(encoding="utf-8")
     sections = _sections(text)
-    missing = [name for name in REQUIRED_SECTIONS if name not in sections]
+    required = REQUIRED_SECTIONS if problem.spec.runs else HAND_IN_SECTIONS
+    missing = [name for name in required if name not in sections]
     if missing:
         report.error(
             "statement",
@@ -339,7 +344,11 @@ def check_statement(report: ProblemReport, problem: Problem) -> None:
         if rule.api is not None and rule.api not in text:
             report.warn("statement", f"{path}: never says that {rule.api} is banned")
     limits_text = sections.get("limits", "")
-    if limits_text and not any(form in limits_text for form in _number_forms(spec.limits.wall_s)):
+    if (
+        limits_text
+        and spec.runs
+        and not any(form in limits_text for form in _number_forms(spec.limits.wall_s))
+    ):
         report.warn(
             "statement", f"{path}: the Limits section does not state {spec.limits.wall_s:g} s"
         )
@@ -383,6 +392,8 @@ def check_reference_layout(report: ProblemReport, problem: Problem) -> Path | No
             continue  # checked by check_teaching
         if problem.spec.function is not None and entry == folder / problem.spec.function.reference:
             continue  # the reference that gives expected values, kept apart from submissions
+        if not problem.spec.runs and entry.name == ANSWER_MODULE:
+            continue  # a quiz's answer functions, checked with its data
         if entry.is_dir() and entry.name not in VERDICT_FOLDERS:
             report.error(
                 "files",
@@ -405,6 +416,8 @@ def check_reference_layout(report: ProblemReport, problem: Problem) -> Path | No
             return reference
         # The expected values come from a file kept apart (it may use what is banned):
         # the accepted submissions stand for the reference in the checks that judge it.
+    if not spec.runs:
+        return None  # a quiz's answers come from answers.py, drawn per contestant
     accepted = sorted((folder / "accepted").glob("*.py"))
     if not accepted:
         report.error("files", f"{folder / 'accepted'}: no accepted submission (the reference)")
@@ -756,13 +769,15 @@ def static_checks(
     spec = problem.spec
     report.metric, report.direction = spec.metric.name, spec.metric.direction
     report.threshold = spec.scoring.pass_
-    report.wall_limit_s, report.memory_limit_mb = spec.limits.wall_s, spec.limits.memory_mb
+    if spec.runs:
+        report.wall_limit_s, report.memory_limit_mb = spec.limits.wall_s, spec.limits.memory_mb
     check_statement(report, problem)
     check_banned(report, problem)
     check_markers(report, problem, bank)
     reference = check_reference_layout(report, problem)
     check_teaching(report, problem)
-    check_limits(report, problem, cores)
+    if spec.runs:
+        check_limits(report, problem, cores)
     data = check_data(report, problem, bank, secret)
     check_leaks(report, problem, data)
     if any(f.check in ("spec", "data") and f.severity is Severity.ERROR for f in report.findings):
@@ -821,7 +836,7 @@ def validate_bank(
             raise loaded
 
     def judge_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> Result:
-        pinned = cores_for(cpuset, run.problem.spec.limits.cpus)
+        pinned = cores_for(cpuset, run.problem.spec.cpus)
         measures_limits = run.path == references[run.problem.id]
         judge = (cold_judges if measures_limits else judges)[run.secret.value]
         outcome = judge.judge(run.problem, run.path, cpuset=pinned)
@@ -948,7 +963,7 @@ def calibrate_problem(
     ]
 
     def judge_one(run: _PlannedRun, cpuset: tuple[int, ...]) -> Result:
-        pinned = cores_for(cpuset, problem.spec.limits.cpus)
+        pinned = cores_for(cpuset, problem.spec.cpus)
         return run_submission(problem, run.path, sandbox, run.secret, bank, cpuset=pinned)
 
     records = []

@@ -72,6 +72,7 @@ class PartResult:
     message: str = ""
     public_points: float = 0.0
     public_message: str = ""
+    explanation: str = ""  # the setter's (a quiz item's): shown in practice, never in a round
 
     @property
     def full(self) -> bool:

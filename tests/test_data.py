@@ -120,7 +120,7 @@ def test_function_calls_are_drawn_from_the_secret() -> None:
 
 def _with_dataset(spec: ProblemSpec, **changes: object) -> ProblemSpec:
     dataset = spec.dataset.model_copy(update=changes)
-    return spec.model_copy(update={"dataset": dataset})
+    return spec.model_copy(update={"dataset_section": dataset})
 
 
 def test_secret_params_are_drawn_from_the_secret_within_their_range() -> None:

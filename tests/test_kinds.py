@@ -48,7 +48,7 @@ def lengths_of_words(mounts: Sequence[Mount], wrong: int = 0) -> None:
 
 
 def test_the_toy_problem_is_unknown_until_its_kind_is_registered() -> None:
-    with pytest.raises(SpecError, match="unknown problem kind 'toy'; known: function, train-p"):
+    with pytest.raises(SpecError, match="unknown problem kind 'toy'; known: function, quiz, train-p"):
         BANK.problem("word-lengths")
     with pytest.raises(SpecError, match="unknown problem kind 'toy'"):
         get_kind("toy")
@@ -130,7 +130,7 @@ def test_the_scorer_imports_only_allowed_kinds(toy: Kind, tmp_path: Path) -> Non
     server = ScorerServer()
     try:
         scored = {"status": "scored", "metric": 1.0, "public_metric": 0.0, "parts": []}
-        assert server.ask(request) == {**scored, "banned": ""}
+        assert server.ask(request) == {**scored, "banned": "", "notes": []}
         unregister("toy")  # off the allow-list: the server restarts without it
         answer = server.ask(request)
         assert answer["status"] == "scorer_error"

@@ -335,7 +335,7 @@ def test_a_problem_drawn_per_contestant_loads_each_contestants_answers(
 ) -> None:
     base = BANK.problem("add-arrays")
     dataset = base.spec.dataset.model_copy(update={"per_contestant": True})
-    problem = replace(base, spec=base.spec.model_copy(update={"dataset": dataset}))
+    problem = replace(base, spec=base.spec.model_copy(update={"dataset_section": dataset}))
     calls = counting_references(monkeypatch)
     judge = Judge(BANK, FakeSandbox(OK), SECRET)
     judge.load(problem, ["ana", "bo", "ana"])

@@ -22,7 +22,13 @@ One module per kind, each exporting `KIND`, an object with the `Kind` shape:
     write_practice(problem, bank, secret, folder)
         write the public practice data a contestant takes home into `folder`;
     item_count(spec) -> int | None
-        how many items a contestant answers (a quiz), or None for a kind without items.
+        how many items a contestant answers (a quiz), or None for a kind without items;
+    statement(problem, bank, secret, contestant) -> str
+        the statement as `contestant` reads it (a quiz renders their own items).
+
+A kind whose rules say it runs nothing (`KindRules.runs`, a quiz) is staged and
+scored like the others, but the judge never starts a sandbox for it: it writes the
+handed-in text to the output folder as `HANDED_IN`, and the kind's `score` reads it.
 
 `get_kind(spec.kind)` is the only dispatch on a problem's kind; a new kind is one
 more module with its KIND (and its section model, if it has one), registered with
@@ -59,6 +65,9 @@ from judge.spec import (
 # The judge's memo for values that cost a lot to compute and never change for the same
 # inputs (a function problem's expected answers): memo(key, compute) -> value.
 Memo = Callable[[str, Callable[[], Any]], Any]
+
+# What a kind that runs nothing finds in its output folder: the handed-in text.
+HANDED_IN = "handed_in.txt"
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,12 @@ class Kind(Protocol):
         """How many items a contestant answers, or None when the kind has no items."""
         ...
 
+    def statement(
+        self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None
+    ) -> str:
+        """Return the statement `contestant` reads (Markdown)."""
+        ...
+
 
 def split_parts(n: int, public: list[int]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Return the indices of the private and the public part of `n` hidden rows or calls."""
@@ -226,7 +241,7 @@ def get_kind(name: str) -> Kind:
     """Return the kind called `name`; SpecError if there is none."""
     global _BUILT_IN_LOADED
     if not _BUILT_IN_LOADED:
-        from judge.kinds import function, train_predict  # noqa: F401  importing registers
+        from judge.kinds import function, quiz, train_predict  # noqa: F401  importing registers
 
         _BUILT_IN_LOADED = True
     try:

@@ -224,5 +224,11 @@ class Function:
         """No items: the submission is a program."""
         return None
 
+    def statement(
+        self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None
+    ) -> str:
+        """The statement as the setter wrote it: the same for everyone."""
+        return problem.statement.read_text(encoding="utf-8")
+
 
 KIND = register(Function())

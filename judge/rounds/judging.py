@@ -71,7 +71,7 @@ def judge_submission(
     problem = round_.problems[item.problem]
     sandbox = judge.sandbox
     if cpuset is not None:
-        cpuset = cores_for(cpuset, problem.spec.limits.cpus)
+        cpuset = cores_for(cpuset, problem.spec.cpus)
     try:
         outcome = judge.judge(problem, item.path, item.contestant, cpuset)
         if isinstance(outcome, Retry):

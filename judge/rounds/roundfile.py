@@ -157,10 +157,10 @@ def load_round(bank: Bank, path: Path) -> Round:
     for item in spec.problems:
         problem = bank.problem(item.slug)
         fraction = spec.leaderboard.public_fraction
-        if fraction is not None:
+        if fraction is not None and problem.spec.runs:
             dataset = problem.spec.dataset.model_copy(update={"public_fraction": fraction})
             problem = Problem(
-                problem.spec.model_copy(update={"dataset": dataset}),
+                problem.spec.model_copy(update={"dataset_section": dataset}),
                 problem.folder,
                 problem.reference_folder,
             )

@@ -127,7 +127,7 @@ class Worker:
             else self.judge.bank.problem(slug)
         )
         sandbox = self.judge.sandbox.name
-        cpuset = cores_for(self.cores, problem.spec.limits.cpus) if self.cores else None
+        cpuset = cores_for(self.cores, problem.spec.cpus) if self.cores else None
         with tempfile.TemporaryDirectory(prefix="judge-submission-") as folder:
             path = Path(folder) / Path(filename).name
             path.write_bytes(content)

@@ -31,7 +31,11 @@ def test_every_problem_passes_the_checks_that_need_no_sandbox(folder: Path) -> N
     assert not errors
 
 
-@pytest.mark.parametrize("slug", BANK.slugs())
+PROGRAMS = [slug for slug in BANK.slugs() if BANK.problem(slug).spec.runs]
+QUIZZES = [slug for slug in BANK.slugs() if not BANK.problem(slug).spec.runs]
+
+
+@pytest.mark.parametrize("slug", PROGRAMS)
 def test_every_problem_has_a_labelled_wrong_submission_besides_the_starter(slug: str) -> None:
     labels = [item.label for item in labelled_submissions(BANK.problem(slug))]
     assert any(label.startswith("accepted/") for label in labels)
@@ -41,7 +45,7 @@ def test_every_problem_has_a_labelled_wrong_submission_besides_the_starter(slug:
 EDITORIAL_SECTIONS = ("## The ", "## The fix", "## Why it works", "## Wrong fixes", "## Take-away")
 
 
-@pytest.mark.parametrize("slug", BANK.slugs())
+@pytest.mark.parametrize("slug", PROGRAMS)
 def test_every_problem_has_hints_and_an_editorial_that_covers_its_wrong_fixes(slug: str) -> None:
     problem = BANK.problem(slug)
     assert len(hint_files(problem)) >= 2, f"{slug}: write at least two hints"
@@ -52,6 +56,17 @@ def test_every_problem_has_hints_and_an_editorial_that_covers_its_wrong_fixes(sl
     wrong = [label for label in labels if not label.startswith(("accepted/", "starter"))]
     bullets = text.split("## Wrong fixes", 1)[1].split("\n## ", 1)[0].count("\n- ")
     assert bullets >= len(wrong), f"{slug}: {len(wrong)} labelled wrong files, {bullets} bullets"
+
+
+@pytest.mark.parametrize("slug", QUIZZES)
+def test_every_quiz_has_a_hint_and_an_editorial_section_per_item(slug: str) -> None:
+    problem = BANK.problem(slug)
+    assert hint_files(problem), f"{slug}: write a hint"
+    text = editorial_file(problem).read_text(encoding="utf-8")
+    assert text.startswith("# Editorial: "), slug
+    headings = set(re.findall(r"^## (\S+)", text, flags=re.MULTILINE))
+    missing = [part.id for part in problem.spec.scored_parts if part.id not in headings]
+    assert not missing, f"{slug}: no editorial section for {missing}"
 
 
 def _index_rows() -> dict[str, list[str]]:
