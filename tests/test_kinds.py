@@ -48,7 +48,9 @@ def lengths_of_words(mounts: Sequence[Mount], wrong: int = 0) -> None:
 
 
 def test_the_toy_problem_is_unknown_until_its_kind_is_registered() -> None:
-    with pytest.raises(SpecError, match="unknown problem kind 'toy'; known: function, quiz, train-p"):
+    with pytest.raises(
+        SpecError, match="unknown problem kind 'toy'; known: function, quiz, train-p"
+    ):
         BANK.problem("word-lengths")
     with pytest.raises(SpecError, match="unknown problem kind 'toy'"):
         get_kind("toy")

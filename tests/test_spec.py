@@ -68,7 +68,11 @@ def test_fixture_specs_load() -> None:
         ({"starter_verdict": "OK"}, "starter_verdict", "Input should be"),
         ({"output__shape": [5]}, "output", 'shape must start with "n"'),
         ({"title": None}, "title", "Field required"),
-        ({"kind": "essay"}, "kind", "unknown problem kind 'essay'; known: function, quiz, train-predict"),
+        (
+            {"kind": "essay"},
+            "kind",
+            "unknown problem kind 'essay'; known: function, quiz, train-predict",
+        ),
         (
             {"kind": "function"},
             "(top level)",

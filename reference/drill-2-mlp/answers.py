@@ -29,8 +29,11 @@ def check_mlp_param_count(p):
     import torch.nn as nn
 
     model = nn.Sequential(
-        nn.Linear(p["D"], p["H1"]), nn.ReLU(),
-        nn.Linear(p["H1"], p["H2"]), nn.ReLU(), nn.Dropout(0.2),
+        nn.Linear(p["D"], p["H1"]),
+        nn.ReLU(),
+        nn.Linear(p["H1"], p["H2"]),
+        nn.ReLU(),
+        nn.Dropout(0.2),
         nn.Linear(p["H2"], p["C"]),
     )
     return sum(t.numel() for t in model.parameters() if t.requires_grad)
@@ -74,7 +77,8 @@ def check_registered_container(p):
 
     containers = {"list": list, "tuple": tuple, "ModuleList": nn.ModuleList}
     registered = [
-        name for name, make in containers.items()
+        name
+        for name, make in containers.items()
         if len(list(build(make).parameters())) == 4 and len(build(make).state_dict()) == 4
     ]
     assert len(registered) == 1

@@ -53,7 +53,9 @@ def check_why_bce_with_logits(p):
     true = []
     z = torch.tensor([1000.0, -1000.0, 30.0, -2.5])
     y = torch.tensor([0.0, 1.0, 0.0, 1.0])
-    exact = torch.tensor([1000.0, 1000.0, 30.0 + math.log1p(math.exp(-30.0)), math.log1p(math.exp(2.5))])
+    exact = torch.tensor(
+        [1000.0, 1000.0, 30.0 + math.log1p(math.exp(-30.0)), math.log1p(math.exp(2.5))]
+    )
     loss = torch.nn.BCEWithLogitsLoss(reduction="none")(z, y)
     if torch.allclose(loss, exact, rtol=1e-6):
         true.append("a")
@@ -70,7 +72,10 @@ def check_why_bce_with_logits(p):
     zg = z_grid.clone().requires_grad_()
     torch.nn.BCEWithLogitsLoss(reduction="sum")(zg, y_grid).backward()
     wrong = (zg.detach() > 0) != (y_grid > 0.5)
-    if torch.allclose(zg.grad, torch.sigmoid(z_grid) - y_grid, atol=1e-6) and (zg.grad[wrong].abs() > 0.5).all():
+    if (
+        torch.allclose(zg.grad, torch.sigmoid(z_grid) - y_grid, atol=1e-6)
+        and (zg.grad[wrong].abs() > 0.5).all()
+    ):
         true.append("e")
     return true
 
@@ -96,7 +101,9 @@ def sigmoid_bce_saturated(p):
 def check_sigmoid_bce_saturated(p):
     import torch
 
-    loss = torch.nn.BCELoss()(torch.sigmoid(torch.tensor([float(p["Z"])])), torch.tensor([0.0])).item()
+    loss = torch.nn.BCELoss()(
+        torch.sigmoid(torch.tensor([float(p["Z"])])), torch.tensor([0.0])
+    ).item()
     if math.isnan(loss):
         return "d"
     if math.isinf(loss):

@@ -122,19 +122,23 @@ def check_adam_vs_adamw(p):
         optimizer = make([w])
         for _ in range(steps):
             optimizer.zero_grad()
-            loss = 0.5 * (h * (w - c) ** 2).sum() + 0.5 * extra_l2 * (w ** 2).sum()
+            loss = 0.5 * (h * (w - c) ** 2).sum() + 0.5 * extra_l2 * (w**2).sum()
             loss.backward()
             optimizer.step()
         return w.detach()
 
     def manual_adamw():
-        w, m, v = w0.clone(), torch.zeros(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+        w, m, v = (
+            w0.clone(),
+            torch.zeros(2, dtype=torch.float64),
+            torch.zeros(2, dtype=torch.float64),
+        )
         for t in range(1, steps + 1):
             g = h * (w - c)
             w = w * (1 - lr * lam)
             m = 0.9 * m + 0.1 * g
             v = 0.999 * v + 0.001 * g * g
-            w = w - lr * (m / (1 - 0.9 ** t)) / ((v / (1 - 0.999 ** t)).sqrt() + 1e-8)
+            w = w - lr * (m / (1 - 0.9**t)) / ((v / (1 - 0.999**t)).sqrt() + 1e-8)
         return w
 
     adam = run(lambda ps: torch.optim.Adam(ps, lr=lr, weight_decay=lam))
@@ -186,7 +190,9 @@ def check_warmup_cosine_lr(p):
     base, w, total = p["base"], p["W"], p["T"]
     weight = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([weight], lr=base)
-    warmup = lr_scheduler.LinearLR(optimizer, start_factor=1.0 / w, end_factor=1.0, total_iters=w - 1)
+    warmup = lr_scheduler.LinearLR(
+        optimizer, start_factor=1.0 / w, end_factor=1.0, total_iters=w - 1
+    )
     cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=total - w, eta_min=0.0)
     schedule = lr_scheduler.SequentialLR(optimizer, [warmup, cosine], milestones=[w])
     with warnings.catch_warnings():

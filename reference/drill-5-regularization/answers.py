@@ -122,7 +122,9 @@ def check_dropout_expected_sum(p):
     # read the survivors' value from a real nn.Dropout, then take the expectation exactly:
     # each entry is that value with probability 1 - p and 0 with probability p
     torch.manual_seed(0)
-    out = torch.nn.Dropout(p=p["p"]).train()(torch.full((1000,), float(p["x"]), dtype=torch.float64))
+    out = torch.nn.Dropout(p=p["p"]).train()(
+        torch.full((1000,), float(p["x"]), dtype=torch.float64)
+    )
     survivor = float(out[out != 0][0])
     return p["n"] * ((1 - p["p"]) * survivor + p["p"] * 0.0)
 

@@ -114,7 +114,9 @@ def check_no_grad_effects(p):
         if not out.requires_grad:
             true.append("c")
         h = lin(x)
-        with_running = (h - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias
+        with_running = (h - bn.running_mean) / torch.sqrt(
+            bn.running_var + bn.eps
+        ) * bn.weight + bn.bias
         before = bn.running_mean.clone()
         if torch.allclose(bn(h), with_running, atol=1e-5):
             true.append("d")
@@ -137,7 +139,10 @@ def check_steps_per_run(p):
     from torch.utils.data import DataLoader, TensorDataset
 
     loader = DataLoader(
-        TensorDataset(torch.zeros(p["N"], 1)), batch_size=p["bs"], shuffle=True, drop_last=p["dl"] == "True"
+        TensorDataset(torch.zeros(p["N"], 1)),
+        batch_size=p["bs"],
+        shuffle=True,
+        drop_last=p["dl"] == "True",
     )
     steps = 0
     for _ in range(p["E"]):
@@ -158,7 +163,9 @@ def check_val_loss_average(p):
     import torch
 
     # per-sample squared errors whose batch means are l1 and l2; MSE over all samples
-    pred = torch.cat([torch.full((p["n1"],), p["l1"] ** 0.5), torch.full((p["n2"],), p["l2"] ** 0.5)]).double()
+    pred = torch.cat(
+        [torch.full((p["n1"],), p["l1"] ** 0.5), torch.full((p["n2"],), p["l2"] ** 0.5)]
+    ).double()
     return float(torch.nn.functional.mse_loss(pred, torch.zeros_like(pred)))
 
 
