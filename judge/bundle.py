@@ -92,11 +92,17 @@ def public_facts(problem: Problem) -> dict[str, object]:
     return facts
 
 
-def write_practice_folder(problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
-    """Write one problem's statement, starter, public facts and practice data into `folder`."""
+def write_practice_folder(
+    problem: Problem, bank: Bank, secret: Secret, folder: Path, contestant: str | None = None
+) -> None:
+    """Write one problem's statement, starter, public facts and practice data into `folder`.
+
+    contestant: whose statement (a quiz's items are drawn per contestant); None: the
+    shared draw that `judge run` checks.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     kind = get_kind(problem.spec.kind)
-    statement = kind.statement(problem, bank, secret, None)
+    statement = kind.statement(problem, bank, secret, contestant)
     (folder / "statement.md").write_text(statement, encoding="utf-8")
     shutil.copyfile(problem.starter, folder / problem.starter.name)
     facts = json.dumps(public_facts(problem), indent=2)
@@ -129,8 +135,17 @@ def fetch_problem(problem: Problem, bank: Bank, secret: Secret, dest: Path) -> N
         (staging / "problem").rename(dest)
 
 
-def export_bundle(problems: list[Problem], bank: Bank, secret: Secret, dest: Path) -> list[str]:
-    """Write a zip of practice folders and a README at `dest`; return the archive's members."""
+def export_bundle(
+    problems: list[Problem],
+    bank: Bank,
+    secret: Secret,
+    dest: Path,
+    contestant: str | None = None,
+) -> list[str]:
+    """Write a zip of practice folders and a README at `dest`; return the archive's members.
+
+    contestant: whose quiz items the statements show (None: the shared draw).
+    """
     if dest.suffix != ".zip":
         raise UsageError(f"{dest}: a bundle is a .zip file; name it like bundle.zip")
     if dest.exists():
@@ -140,7 +155,7 @@ def export_bundle(problems: list[Problem], bank: Bank, secret: Secret, dest: Pat
     with _staging(dest) as staging:
         root = staging / dest.stem
         for problem in problems:
-            write_practice_folder(problem, bank, secret, root / problem.id)
+            write_practice_folder(problem, bank, secret, root / problem.id, contestant)
         index = "\n".join(f"- `{p.id}/`: {p.spec.title}" for p in problems)
         readme = BUNDLE_README.format(title="Olympiad judge practice bundle", index=index)
         (root / "README.md").write_text(readme, encoding="utf-8")

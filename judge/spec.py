@@ -485,6 +485,11 @@ class ProblemSpec(_Strict):
         return _KIND_RULES[self.kind].runs
 
     @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The file names a submission may end with (.py and .ipynb; a quiz's .yaml, .json)."""
+        return _KIND_RULES[self.kind].suffixes
+
+    @property
     def per_contestant(self) -> bool:
         """Whether each contestant gets their own draw (always, for a quiz's items)."""
         return self.dataset.per_contestant if self.runs else True

@@ -94,6 +94,7 @@ ALLOWED: dict[str, set[str]] = {
     # The live service: a top layer beside the CLI; it may use everything below.
     "judge.service": {
         "judge.bank",
+        "judge.kinds",
         "judge.batch",
         "judge.bundle",
         "judge.data",

@@ -6,6 +6,7 @@ page saying what went wrong for a browser; nothing a client sends becomes a 500.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -49,7 +50,7 @@ def create_app(settings: ServiceSettings, secret: Secret) -> FastAPI:
     app.state.settings = settings
     app.state.bank = bank = Bank(settings.bank_dir) if settings.bank_dir else find_bank(Path.cwd())
     app.state.throttle = web.Throttle()
-    app.state.catalogue = web.Catalogue(bank)
+    app.state.catalogue = web.Catalogue(bank, secret)
     app.state.practice = PracticeZips(bank, secret, settings.data_dir / PRACTICE)
     app.state.rounds = RoundFiles(bank, settings.data_dir)
     _errors(app)
@@ -119,16 +120,19 @@ class PracticeZips:
         self.folder = folder
         self._lock = threading.Lock()
 
-    def __call__(self, slug: str) -> Path:
+    def __call__(self, slug: str, viewer: str) -> Path:
+        """The zip of `slug` for `viewer` (a quiz's statement shows their own items)."""
         problem = self.bank.problem(slug)
         digest = problem_digest(problem, self.bank)[:16]  # a changed problem gets a new zip
-        path = self.folder / f"{slug}-{digest}.zip"
+        owner = None if problem.spec.runs else viewer
+        mine = "" if owner is None else "-" + hashlib.sha256(owner.encode()).hexdigest()[:16]
+        path = self.folder / f"{slug}-{digest}{mine}.zip"
         with self._lock:
             if not path.exists():
                 staging = self.folder / ".staging" / f"{slug}.zip"  # the zip's folder: slug/
                 staging.parent.mkdir(parents=True, exist_ok=True)
                 staging.unlink(missing_ok=True)
-                export_bundle([problem], self.bank, self.secret, staging)
+                export_bundle([problem], self.bank, self.secret, staging, owner)
                 staging.replace(path)
         return path
 

@@ -24,7 +24,6 @@ from judge.service.errors import Refused
 from judge.service.models import Role, Run, RunState, Submission, User
 from judge.service.models import Round as RoundRow
 
-SUFFIXES = (".py", ".ipynb")
 JUDGING_FAILED = "judging failed; this is not your fault and is not charged"
 
 
@@ -66,8 +65,10 @@ def accept(
     if problem not in files.bank.slugs():
         raise Refused(404, f"no problem {problem!r} in the bank")
     name = Path(filename).name
-    if Path(name).suffix not in SUFFIXES:
-        raise Refused(415, f"{name or 'the file'}: submit a .py file or a .ipynb notebook")
+    suffixes = files.bank.problem(problem).spec.suffixes
+    if Path(name).suffix not in suffixes:
+        what = " or ".join(suffixes)
+        raise Refused(415, f"{name or 'the file'}: submit a {what} file for {problem}")
     if len(content) > settings.upload_max_bytes:
         raise Refused(413, f"{name}: over the {settings.upload_max_bytes} byte cap")
     _check_source(name, content)

@@ -21,13 +21,14 @@ import threading
 import time
 import zipfile
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import markdown
+import yaml
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -36,7 +37,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from judge.bank import Bank, editorial_file, hint_files
+from judge.data import Secret
 from judge.errors import UsageError
+from judge.kinds import get_kind
 from judge.service import contests, queue
 from judge.service.accounts import check_password, import_users, token_hash
 from judge.service.db import writing
@@ -66,7 +69,7 @@ from judge.service.models import (
 )
 from judge.service.models import Round as RoundRow
 from judge.service.submissions import accept, views
-from judge.spec import SECTIONS
+from judge.spec import SECTIONS, QuizItem, quiz_items
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 STATIC = Path(__file__).parent / "static"
@@ -117,27 +120,42 @@ class Catalogue:
     """The bank's problems as the pages show them, loaded once (specs parse slowly: a page
     must not load 26 of them per request). Restart the service after changing the bank."""
 
-    def __init__(self, bank: Bank) -> None:
+    def __init__(self, bank: Bank, secret: Secret) -> None:
         self.bank = bank
+        self.secret = secret
         self.problems = {slug: bank.problem(slug) for slug in bank.slugs()}
         self._statements: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def statement(self, slug: str) -> str:
-        """Return the problem's statement as HTML (Markdown with highlighted code)."""
-        return self.html(self.problems[slug].statement)
+    def statement(self, slug: str, viewer: str) -> str:
+        """Return the problem's statement as `viewer` reads it, as HTML: a quiz's items are
+        drawn for them (the draw `judge` checks their answers against)."""
+        problem = self.problems[slug]
+        if problem.spec.runs:
+            return self.html(problem.statement)
+        text = get_kind(problem.spec.kind).statement(problem, self.bank, self.secret, viewer)
+        return _markdown(text)
+
+    def items(self, slug: str) -> list[QuizItem]:
+        """A quiz's items (the answer form's fields); none for a problem that runs."""
+        spec = self.problems[slug].spec
+        return [] if spec.runs else quiz_items(spec)
 
     def html(self, path: Path) -> str:
         """Return a Markdown file of the bank (a statement, a hint, an editorial) as HTML."""
         key = str(path)
         with self._lock:
             if key not in self._statements:
-                self._statements[key] = markdown.markdown(
-                    path.read_text(encoding="utf-8"),
-                    extensions=["fenced_code", "tables", "codehilite"],
-                    extension_configs={"codehilite": {"guess_lang": False}},
-                )
+                self._statements[key] = _markdown(path.read_text(encoding="utf-8"))
             return self._statements[key]
+
+
+def _markdown(text: str) -> str:
+    return markdown.markdown(
+        text,
+        extensions=["fenced_code", "tables", "codehilite"],
+        extension_configs={"codehilite": {"guess_lang": False}},
+    )
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -302,7 +320,7 @@ def problem_page(
     if slug not in catalogue.problems:
         raise HTTPException(404, f"no problem {slug!r}")
     problem = catalogue.problems[slug]
-    statement = catalogue.statement(slug)
+    statement = catalogue.statement(slug, user.name)
     hints = hint_files(problem)
     scope = _hint_scope(request, session, user, slug)
     shown = _hints_revealed(session, user, slug, scope.round) if scope.open else 0
@@ -314,6 +332,8 @@ def problem_page(
         login,
         spec=problem.spec,
         statement=statement,
+        items=catalogue.items(slug),
+        starter_name=problem.starter.name,
         error=error,
         key=secrets.token_urlsafe(16),  # one submission however often the form is sent
         locked=scope.round,
@@ -420,15 +440,20 @@ def editorial_page(
 
 
 @router.get("/problems/{slug}/starter.py")
+@router.get("/problems/{slug}/answers.yaml")
 def starter(request: Request, slug: str, user: PageUser) -> Response:
+    """The starter: a program, or a quiz's blank answers file."""
     bank: Bank = request.app.state.bank
     if slug not in bank.slugs():
         raise HTTPException(404, f"no problem {slug!r}")
-    text = bank.problem(slug).starter.read_bytes()
+    path = bank.problem(slug).starter
+    if not request.url.path.endswith("/" + path.name):
+        raise HTTPException(404, f"{slug} has no {request.url.path.rsplit('/', 1)[-1]}")
+    kind = "text/x-python" if path.suffix == ".py" else "application/yaml"
     return Response(
-        text,
-        media_type="text/x-python",
-        headers={"Content-Disposition": f'attachment; filename="{slug}-starter.py"'},
+        path.read_bytes(),
+        media_type=kind,
+        headers={"Content-Disposition": f'attachment; filename="{slug}-{path.name}"'},
     )
 
 
@@ -437,7 +462,7 @@ def practice_zip(request: Request, slug: str, user: PageUser) -> Response:
     bank: Bank = request.app.state.bank
     if slug not in bank.slugs():
         raise HTTPException(404, f"no problem {slug!r}")
-    path = request.app.state.practice(slug)
+    path = request.app.state.practice(slug, user.name)
     return Response(
         path.read_bytes(),
         media_type="application/zip",
@@ -493,6 +518,67 @@ def submit_form(
         shown.status_code = refused.status
         return shown
     return RedirectResponse("/submissions", 303)
+
+
+ANSWER_FIELD_CHARS = 200
+
+
+def answers_from_form(items: list[QuizItem], form: Mapping[str, Any]) -> bytes:
+    """The answers file a quiz's form stands for: each filled field `item:<id>`, read as a
+    YAML value ("[32, 10]", "7850", "b", "a, c" for a multiple item), as JSON."""
+    answers: dict[str, Any] = {}
+    for item in items:
+        raw = form.get(f"item:{item.id}")
+        text = raw.strip()[:ANSWER_FIELD_CHARS] if isinstance(raw, str) else ""
+        if not text:
+            continue
+        if item.type == "multiple" and not text.startswith("["):
+            text = f"[{text}]"
+        try:
+            answers[item.id] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            answers[item.id] = text  # checked as what it is: text, so a wrong type, named
+    return json.dumps(answers).encode("utf-8")
+
+
+@router.post("/problems/{slug}/answers", dependencies=[Depends(same_site)])
+async def answers_form(
+    request: Request, slug: str, session: SessionDep, user: PageUser, login: LoginDep
+) -> Response:
+    """A quiz answered in the page's form: stored as an answers file, like an upload.
+
+    Its fields are named after the items (`item:<id>`), so the form is read here; the
+    rest runs in a worker thread, as the other routes that touch the database do.
+    """
+    catalogue: Catalogue = request.app.state.catalogue
+    if slug not in catalogue.problems or not catalogue.items(slug):
+        raise HTTPException(404, f"no quiz {slug!r}")
+    form = await request.form()
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+
+    def store() -> Response:
+        check_csrf(login, fields.get("csrf", ""))
+        content = answers_from_form(catalogue.items(slug), fields)
+        try:
+            accept(
+                session,
+                user,
+                request.app.state.rounds,
+                request.app.state.settings,
+                slug,
+                "answers.json",
+                content,
+                fields.get("key", "")[:128] or None,
+                fields.get("round") or None,
+            )
+        except Refused as exc:
+            session.rollback()
+            shown = problem_page(request, session, slug, user, login, error=exc.message)
+            shown.status_code = exc.status
+            return shown
+        return RedirectResponse("/submissions", 303)
+
+    return await run_in_threadpool(store)
 
 
 @router.get("/submissions", response_class=HTMLResponse)
@@ -589,6 +675,8 @@ def _round_context(session: Session, request: Request, name: str, user: User) ->
         {
             "slug": item.slug,
             "title": request.app.state.catalogue.problems[item.slug].spec.title,
+            "suffixes": request.app.state.catalogue.problems[item.slug].spec.suffixes,
+            "quiz": bool(request.app.state.catalogue.items(item.slug)),
             "points": item.points,
             "best": best.get(item.slug),
             "last": last.get(item.slug, ""),

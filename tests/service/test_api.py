@@ -112,7 +112,7 @@ def test_submit_wait_json_prints_the_result_judge_run_prints(
     ("name", "content", "problem", "status", "says"),
     [
         ("a.py", b"def add(a, b): pass\n", "no-such-problem", 404, "no problem"),
-        ("a.txt", b"def add(a, b): pass\n", "add-arrays", 415, ".py file or a .ipynb"),
+        ("a.txt", b"def add(a, b): pass\n", "add-arrays", 415, "submit a .py or .ipynb file"),
         ("a.py", b"", "add-arrays", 422, "empty"),
         ("a.py", b"\x00\x01binary", "add-arrays", 422, "NUL"),
         ("a.py", b"\xff\xfe not utf-8", "add-arrays", 422, "UTF-8"),

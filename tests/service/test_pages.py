@@ -127,7 +127,7 @@ def test_a_bad_upload_on_the_page_says_why_and_stores_nothing(service: Service) 
         data={"csrf": csrf},
         files={"file": ("notes.txt", b"hello")},
     )
-    assert response.status_code == 415 and ".py file or a .ipynb" in response.text
+    assert response.status_code == 415 and "submit a .py or .ipynb file" in response.text
     assert client.get("/api/v1/submissions").json() == []
     client.close()
 
