@@ -1,6 +1,6 @@
 """Wall time to judge a mock round of synthetic contestants, at --jobs 1 and --jobs 2.
 
-    python bench/round.py [--round mock-round-1] [--contestants 10] [-n 1] [--sandbox docker]
+    python bench/round.py [--round programs-round] [--contestants 10] [-n 1] [--sandbox docker]
 
 Each synthetic contestant hands in, for every problem of the round, one of the bank's
 labelled submissions (the reference, a wrong answer or the starter), chosen by a fixed
@@ -82,7 +82,7 @@ def synthetic_contestants(round_: Round, folder: Path, count: int, seed: int = 7
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--round", default="mock-round-1")
+    parser.add_argument("--round", default="programs-round")
     parser.add_argument("--contestants", type=int, default=10)
     parser.add_argument("-n", "--repeat", type=int, default=1)
     parser.add_argument("--sandbox", default="auto")

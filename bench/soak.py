@@ -3,7 +3,7 @@
     python bench/soak.py [--contestants 60] [--minutes 10] [--gap-minutes 5] [--sandbox bwrap]
 
 Starts `judge serve --workers 2` (warm pool on) on a free 127.0.0.1 port with a fresh data
-folder, imports the contestants, creates the bank's mock-round-1 and starts it. Then, for
+folder, imports the contestants, creates the bank's programs-round and starts it. Then, for
 `--minutes`, every contestant behaves as one browser would:
 
     - keeps their /events stream open and, on each "done" event, fetches the submission
@@ -43,7 +43,7 @@ from rich.console import Console
 from rich.table import Table
 from service import JUDGE, ROOT, browser, p95, start
 
-ROUND = "mock-round-1"
+ROUND = "programs-round"
 LABELS = {"accepted": "AC", "wrong_answer": "WA"}
 BOARD_POLL_S = 3.0
 

@@ -24,12 +24,17 @@ from judge.kinds.quiz import (
     draw_params,
     parse_answers,
 )
+from judge.rounds.judging import boards, judge_round
+from judge.rounds.publish import publish
+from judge.rounds.roundfile import load_round, round_path
+from judge.rounds.submissions import discover
 from judge.runner import Judge, as_result
 from judge.sandbox.base import RunFacts
 from judge.sandbox.fake import FakeSandbox
 from judge.spec import QuizItem, load_spec, quiz_items
 from judge.validate import ValidateOptions, validate_bank
 from judge.verdicts import Result, Verdict
+from tests.rounds.helpers import MemoryStore, hand_in
 
 ROOT = Path(__file__).parent.parent
 BANK = Bank(ROOT)
@@ -328,3 +333,31 @@ def test_a_quiz_spec_takes_no_dataset_or_limits(tmp_path: Path) -> None:
     path.write_text(spec + "limits: {wall_s: 10, memory_mb: 256}\n")
     with pytest.raises(SpecError, match="runs nothing and takes none"):
         load_spec(path)
+
+
+# -- an offline round --------------------------------------------------------------------
+
+
+def test_an_offline_round_judges_each_contestants_quiz_against_their_own_draw(
+    tmp_path: Path,
+) -> None:
+    round_ = load_round(BANK, round_path(BANK, "mock-round-1"))
+    subs = tmp_path / "subs"
+    slug = "drill-6-cnns"
+    hand_in(subs, "ana", f"{slug}.yaml", yaml.safe_dump(right_answers(slug, "ana")))
+    hand_in(subs, "bob", f"{slug}.json", json.dumps(right_answers(slug, "ana")))  # ana's
+    hand_in(subs, "cyd", f"{slug}.py", "print('not answers')\n")
+    found = discover(round_, subs)
+    assert any("cyd/drill-6-cnns.py: drill-6-cnns takes a .yaml" in n for n in found.notices)
+    store = MemoryStore()
+    summary = judge_round(round_, BANK, found, store, FakeSandbox(NEVER), SECRET)
+    ana = summary.records[f"ana/{slug}.yaml"].result
+    bob = summary.records[f"bob/{slug}.json"].result
+    assert ana.verdict is Verdict.AC and ana.score == 35.0
+    assert bob.verdict is Verdict.WA and bob.score < 35.0
+    private, public = boards(round_, store.read_manifest(), summary.records)
+    cells = {row.contestant: row.cells[slug] for row in private.rows}
+    assert cells["ana"].points == 35.0 and cells["cyd"].verdict is Verdict.NS
+    assert set(cells["ana"].parts) == {part.id for part in round_.problems[slug].spec.scored_parts}
+    csv = publish(round_, private, public, list(summary.records.values()), store.read_manifest())
+    assert f"{slug}/conv-output-shape" in csv.csv.splitlines()[0]

@@ -1,4 +1,5 @@
-"""The submissions of a round on disk: `DIR/<contestant>/<slug>[.<stamp>].py|.ipynb`.
+"""The submissions of a round on disk: `DIR/<contestant>/<slug>[.<stamp>].py|.ipynb`
+(a quiz's answers: `.yaml`, `.yml` or `.json`).
 
 Each folder of DIR is a contestant. A file is named after its problem, optionally
 with the time it was handed in (`missing-zero-grad.20261205T101500Z.py`); without a
@@ -25,7 +26,7 @@ CONTESTANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 FILE_NAME = re.compile(
     r"^(?P<slug>[a-z0-9][a-z0-9-]*)"
     r"(?:\.(?P<stamp>\d{8}T\d{6}Z?|\d{4}-\d{2}-\d{2}T\d{2}[-:]\d{2}[-:]\d{2}Z?))?"
-    r"\.(?P<ext>py|ipynb)$"
+    r"(?P<ext>\.(?:py|ipynb|yaml|yml|json))$"
 )
 HASH_CAP = 64 * 1024 * 1024  # larger files are refused by the runner anyway
 
@@ -124,7 +125,7 @@ def _contestant_files(round_: Round, folder: Path, slugs: set[str], found: Disco
         if not match:
             found.notices.append(
                 f"{contestant}/{path.name}: not named <problem>[.<YYYYMMDDTHHMMSSZ>].py or "
-                ".ipynb; skipped"
+                ".ipynb (a quiz: .yaml or .json); skipped"
             )
             continue
         slug = match["slug"]
@@ -132,6 +133,12 @@ def _contestant_files(round_: Round, folder: Path, slugs: set[str], found: Disco
             found.notices.append(
                 f"{contestant}/{path.name}: {slug!r} is not a problem of this round "
                 f"({', '.join(round_.slugs)}); skipped"
+            )
+            continue
+        suffixes = round_.problems[slug].spec.suffixes
+        if match["ext"] not in suffixes:
+            found.notices.append(
+                f"{contestant}/{path.name}: {slug} takes a {' or '.join(suffixes)} file; skipped"
             )
             continue
         try:

@@ -100,9 +100,22 @@ def test_every_round_file_of_the_bank_loads(path: Path) -> None:
     assert load_round(Bank(ROOT), path).slugs
 
 
-def test_mock_round_1_has_eight_problems_one_per_study_guide_section() -> None:
+def test_the_programs_round_has_eight_problems_one_per_study_guide_section() -> None:
     bank = Bank(ROOT)
-    round_ = load_round(bank, ROOT / "rounds" / "mock-round-1.yaml")
+    round_ = load_round(bank, ROOT / "rounds" / "programs-round.yaml")
     assert len(round_.slugs) == 8
     assert sorted(p.spec.section for p in round_.problems.values()) == list(range(1, 9))
     assert round_.spec.duration_minutes == 180
+
+
+def test_mock_round_1_is_a_paper_of_quizzes_and_parts_of_about_300_points() -> None:
+    bank = Bank(ROOT)
+    round_ = load_round(bank, ROOT / "rounds" / "mock-round-1.yaml")
+    specs = [p.spec for p in round_.problems.values()]
+    assert 280 <= sum(item.points for item in round_.spec.problems) <= 320
+    assert sum(1 for s in specs if s.kind == "quiz") >= 4
+    assert sum(len(s.scored_parts) or 1 for s in specs) >= 37
+    for item in round_.spec.problems:  # each part keeps its points
+        spec = round_.problems[item.slug].spec
+        assert item.points == spec.max_points or not spec.scored_parts
+    assert any(s.banned for s in specs)
