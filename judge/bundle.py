@@ -35,8 +35,17 @@ Practice problems from the olympiad judge, one folder each:
 
 Each folder holds `statement.md` (the task), `starter.py` (the program to fix or
 improve), `problem.json` (limits, output contract, metric and pass threshold) and
-`data/` (public practice data). Read the statement first. A quiz (a drill) holds
-its statement with your items and `answers.yaml`, the answers file to fill in.
+`data/` (public practice data with its answers). Read the statement first. A quiz (a
+drill) holds its statement with your items and `answers.yaml`, the answers file to fill in.
+
+Score a file on the practice data before you submit it (with the judge installed):
+
+    judge check <problem> starter.py --folder <problem>
+
+It runs your file as the judge would (on your machine, without a sandbox) on
+`data/`, against the answers there, and prints the verdict and per-part points it
+would get on that data. The hidden data is another draw, so the real score differs a
+little.
 
 ## Running a train-predict problem locally
 
@@ -44,15 +53,16 @@ its statement with your items and `answers.yaml`, the answers file to fill in.
     DATA_DIR=data OUTPUT_DIR=output python starter.py
 
 `data/train_X.npy` and `data/train_y.npy` are training rows from the judge's own
-distribution; `data/test_X.npy` is a practice draw of inputs without labels. The
+distribution; `data/test_X.npy` is a practice draw of inputs and `data/test_y.npy`
+their labels (your program never reads them: `judge check` scores with them). The
 judge runs your program on fresh hidden inputs it never shows, so train from
 scratch on whatever `DATA_DIR` holds and write the output file the statement names
 into `OUTPUT_DIR`.
 
 ## Trying a function problem locally
 
-`data/calls.json` lists practice calls: the function's name, `args` and `kwargs`.
-For example:
+`data/calls.json` lists practice calls: the function's name, `args` and `kwargs`;
+`data/expected.json` the right answer to each, in the same order. For example:
 
     import json, starter
     for call in json.load(open("data/calls.json"))[:5]:
@@ -81,6 +91,10 @@ def public_facts(problem: Problem) -> dict[str, object]:
         "pass": spec.scoring.pass_,
         "max_points": spec.max_points,
     }
+    if (
+        spec.scoring.baseline is not None
+    ):  # scaled points: share of (m - baseline)/(target - baseline)
+        facts["baseline"], facts["target"] = spec.scoring.baseline, spec.scoring.target
     if spec.runs:
         facts["limits"] = spec.limits.model_dump()
     if parts := spec.scored_parts:

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -217,10 +218,13 @@ def fetch(slug: str, dest: Path) -> None:
         fetch_problem(problem, bank, current_secret(), dest)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
-    console.print(
-        f"wrote {slug} to {dest}: statement.md, starter.py, problem.json, "
-        "data/ (public practice data)"
-    )
+    if problem.spec.runs:
+        wrote = f"{problem.starter.name}, problem.json, data/ (practice data and its answers)"
+        after = f"score a file there: judge check {slug} FILE --folder {dest}"
+    else:
+        wrote = f"{problem.starter.name} (fill it in), problem.json; your items are in statement.md"
+        after = f"check your answers: judge run {slug} {dest / problem.starter.name}"
+    console.print(f"wrote {slug} to {dest}: statement.md, {wrote}\n{after}", highlight=False)
 
 
 def hint_log() -> HintLog:
@@ -474,6 +478,52 @@ def run(
         typer.echo(json.dumps(data))
     else:
         print_result(result, choice.reason)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    slug: str,
+    file: Path,
+    folder: Annotated[
+        Path | None,
+        typer.Option(help="A practice folder from judge fetch (default: a fresh practice draw)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Score FILE on SLUG's practice data: the verdict and points it would get there.
+
+    Runs on this machine without a sandbox (it is your own file), on the practice
+    folder's data and against its answers, never on the hidden split.
+    """
+    bank = current_bank()
+    try:
+        problem = bank.problem(slug)
+        if not problem.spec.runs:
+            raise UsageError(f"{slug} is a quiz: `judge run {slug} FILE` checks its answers")
+        sandbox = ProcessSandbox()
+        ctx.with_resource(closing(sandbox))
+        secret = current_secret()
+        with tempfile.TemporaryDirectory(prefix="judge-check-") as tmp:
+            if folder is None:
+                folder = Path(tmp) / slug
+                fetch_problem(problem, bank, secret, folder)
+            practice = folder / "data" if (folder / "data").is_dir() else folder
+            with errors.status(f"checking {file.name} on {slug}'s practice data..."):
+                outcome = Judge(bank, sandbox, secret).judge(problem, file, practice=practice)
+                result = as_result(outcome, problem)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    where = f"practice data in {folder}" if folder.exists() else "a fresh practice draw"
+    if as_json:
+        typer.echo(json.dumps({**result.to_dict(), "practice": True}))
+    else:
+        console.print(
+            f"[bold]PRACTICE[/] check on {escape(where)}, not the hidden split: "
+            "the judged score comes from another draw.",
+            highlight=False,
+        )
+        print_result(result, "your machine, no sandbox: a practice check of your own file")
 
 
 @app.command()

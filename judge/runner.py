@@ -340,12 +340,14 @@ class Judge:
         source: Path | str,
         contestant: str | None = None,
         cpuset: tuple[int, ...] | None = None,
+        practice: Path | None = None,
     ) -> PreparedRun:
         """Stage a run: write the code and the data the sandbox may see; keep the truth.
 
         source: the submission's file (read and checked: InvalidSource if it cannot
         run) or its text. contestant: whose hidden data, for problems drawn per
-        contestant. cpuset: host cores to pin the run to.
+        contestant. cpuset: host cores to pin the run to. practice: a practice folder
+        (`judge fetch`): the run takes its data and answers instead of the hidden split.
         """
         text = read_source(source) if isinstance(source, Path) else source
         kind = get_kind(problem.spec.kind)
@@ -358,9 +360,12 @@ class Judge:
             code.mkdir()
             data.mkdir()
             (code / "submission.py").write_text(text, encoding="utf-8")
-            staged = kind.stage(
-                problem, self.bank, self.secret, contestant, code, data, self._remember
-            )
+            if practice is not None:
+                staged = kind.stage_practice(problem, practice, code, data)
+            else:
+                staged = kind.stage(
+                    problem, self.bank, self.secret, contestant, code, data, self._remember
+                )
             for path in (code, data, *code.iterdir(), *data.iterdir()):
                 path.chmod(0o755 if path.is_dir() else 0o644)
             if runs:
@@ -486,15 +491,18 @@ class Judge:
         source: Path | str,
         contestant: str | None = None,
         cpuset: tuple[int, ...] | None = None,
+        practice: Path | None = None,
     ) -> Outcome:
         """Prepare, execute and score one submission; decide every failure (module doc).
+
+        practice: judge on a practice folder's data instead of the hidden split.
 
         Raises InvalidSource for a file that cannot be run and SpecError for a broken
         problem; returns a Retry for an infrastructure failure that may go away.
         """
         text = read_source(source) if isinstance(source, Path) else source
         try:
-            with self.prepare(problem, text, contestant, cpuset) as prepared:
+            with self.prepare(problem, text, contestant, cpuset, practice) as prepared:
                 try:
                     facts = self.execute(prepared)
                 except SandboxError as exc:

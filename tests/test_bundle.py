@@ -74,9 +74,19 @@ def test_the_bundle_holds_no_hidden_row(bundle: Path, tmp_path: Path) -> None:
 def test_the_bundle_holds_no_hidden_labels(bundle: Path, tmp_path: Path) -> None:
     zipfile.ZipFile(bundle).extractall(tmp_path)
     data = tmp_path / "practice" / "missing-zero-grad" / "data"
-    assert sorted(p.name for p in data.iterdir()) == ["test_X.npy", "train_X.npy", "train_y.npy"]
+    assert sorted(p.name for p in data.iterdir()) == [
+        "test_X.npy",
+        "test_y.npy",
+        "train_X.npy",
+        "train_y.npy",
+    ]
     spec = BANK.problem("missing-zero-grad").spec
     assert len(np.load(data / "train_y.npy")) == spec.dataset.n_train
+    # the labels are the practice draw's: the hidden labels are nowhere in the folder
+    practice = draw_train_predict(spec, BANK.datasets_dir, SECRET, purpose="practice")
+    hidden = draw_train_predict(spec, BANK.datasets_dir, SECRET)
+    assert np.array_equal(np.load(data / "test_y.npy"), practice.hidden_y)
+    assert not np.array_equal(np.load(data / "test_X.npy"), hidden.hidden_X)
 
 
 def test_export_refuses_to_overwrite_or_a_name_that_is_not_a_zip(tmp_path: Path) -> None:

@@ -20,7 +20,12 @@ One module per kind, each exporting `KIND`, an object with the `Kind` shape:
         the setter's data checks (determinism, dependence on the secret, ...) as plain
         notes that judge.validate turns into findings, and the rows its leak checks need;
     write_practice(problem, bank, secret, folder)
-        write the public practice data a contestant takes home into `folder`;
+        write the public practice data a contestant takes home into `folder`: a draw
+        apart from the hidden one, with its answers (expected values, labels), so a
+        contestant can score a file at home (`judge check`);
+    stage_practice(problem, practice, code, data) -> Staged
+        stage a practice run from a folder `write_practice` wrote: its inputs into
+        `data`, its answers as the truth;
     item_count(spec) -> int | None
         how many items a contestant answers (a quiz), or None for a kind without items;
     statement(problem, bank, secret, contestant) -> str
@@ -149,6 +154,10 @@ class Kind(Protocol):
         """Write the public practice data a contestant may take home into `folder`."""
         ...
 
+    def stage_practice(self, problem: Problem, practice: Path, code: Path, data: Path) -> Staged:
+        """Stage a run on the practice folder's data; InvalidSource if the folder lacks it."""
+        ...
+
     def item_count(self, spec: ProblemSpec) -> int | None:
         """How many items a contestant answers, or None when the kind has no items."""
         ...
@@ -158,6 +167,11 @@ class Kind(Protocol):
     ) -> str:
         """Return the statement `contestant` reads (Markdown)."""
         ...
+
+
+def practice_public(n: int) -> list[int]:
+    """The "public" rows or calls of a practice run: its first 30% (at least one, never all)."""
+    return list(range(min(n - 1, max(1, round(0.3 * n))))) if n > 1 else []
 
 
 def split_parts(n: int, public: list[int]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

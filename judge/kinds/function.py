@@ -24,17 +24,40 @@ from pathlib import Path
 from typing import Any
 
 from judge.bank import Bank
-from judge.data import Secret, derive_secret, draw_function_calls, public_indices, write_calls
-from judge.errors import SpecError
-from judge.kinds import DataCheck, Memo, Note, Staged, register, split_parts
+from judge.data import (
+    FunctionCalls,
+    Secret,
+    derive_secret,
+    draw_function_calls,
+    public_indices,
+    write_calls,
+)
+from judge.errors import InvalidSource, SpecError
+from judge.kinds import DataCheck, Memo, Note, Staged, practice_public, register, split_parts
 from judge.outputs import read_function_results
 from judge.sandbox.base import CODE_DIR, DATA_DIR, OUTPUT_DIR
 from judge.scoring import PartMeasure, Scores, answers_match
-from judge.spec import FUNCTION, Problem, ProblemSpec, all_bans
+from judge.spec import FUNCTION, PartSpec, Problem, ProblemSpec, all_bans
 from judge.text import printable
 
 # How the harness's runtime guard reports a banned call (judge/harness/function_harness.py).
 BANNED_PREFIX = "BannedAPI: "
+# The reference's answers to a practice folder's calls.json.
+PRACTICE_EXPECTED = "expected.json"
+
+
+def _practice_json(path: Path, kind: type) -> Any:
+    """Read one JSON file of a practice folder; InvalidSource says what is missing."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidSource(f"{path}: missing; fetch the practice folder again") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidSource(f"{path}: unreadable: {exc}") from None
+    if not isinstance(value, kind):
+        raise InvalidSource(f"{path}: expected a JSON {kind.__name__}")
+    return value
+
 
 HARNESS = Path(__file__).resolve().parent.parent / "harness" / "function_harness.py"
 REFERENCE_TIMEOUT_S = 120
@@ -96,15 +119,16 @@ def _banned_api(result: dict[str, Any]) -> str:
 
 
 def _measure_part(
-    part: str,
-    names: list[str],
+    part: PartSpec,
     functions: list[str],
     right: list[bool],
     results: list[dict[str, Any]],
     private: Sequence[int],
     public: Sequence[int],
+    which: str,
 ) -> PartMeasure:
-    """Measure one part on its own calls; say how many hidden calls it got wrong (counts only)."""
+    """Measure one part on its own calls; say how many calls it got wrong (counts only)."""
+    names = part.functions
     mine = [i for i, name in enumerate(functions) if name in names]
     private_mine = [i for i in private if functions[i] in names]
     public_mine = [i for i in public if functions[i] in names]
@@ -112,10 +136,10 @@ def _measure_part(
     if banned:
         message = public_message = f"calls {banned}, which is banned here"
     else:
-        message = _wrong_calls(right, mine, "hidden")
+        message = _wrong_calls(right, mine, which)
         public_message = _wrong_calls(right, public_mine, "public")
     return PartMeasure(
-        part,
+        part.id,
         _share(right, private_mine),
         _share(right, public_mine),
         message,
@@ -176,8 +200,9 @@ class Function:
             for got, want in zip(results, expected, strict=True)
         ]
         private, public_calls = (list(map(int, p)) for p in split_parts(len(expected), public))
+        which = str(truth.get("calls", "hidden"))  # a practice check says "practice calls"
         parts = tuple(
-            _measure_part(part.id, part.functions, functions, right, results, private, public_calls)
+            _measure_part(part, functions, right, results, private, public_calls, which)
             for part in spec.parts
         )
         banned = next((_banned_api(r) for r in results if _banned_api(r)), "")
@@ -216,9 +241,39 @@ class Function:
         return DataCheck(notes)
 
     def write_practice(self, problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
-        """A practice draw of calls (`calls.json`), without expected answers."""
+        """A practice draw of calls (`calls.json`) and the reference's answers to them
+        (`expected.json`): a draw apart from the hidden one, so nothing hidden leaks."""
         calls = draw_function_calls(problem.spec, bank.datasets_dir, secret, purpose="practice")
-        write_calls(calls, folder)
+        calls_path = write_calls(calls, folder)
+        expected = reference_answers(problem, calls_path)
+        (folder / PRACTICE_EXPECTED).write_text(json.dumps(expected), encoding="utf-8")
+
+    def stage_practice(self, problem: Problem, practice: Path, code: Path, data: Path) -> Staged:
+        """The practice folder's calls, checked against its expected.json."""
+        calls = _practice_json(practice / "calls.json", list)
+        expected = _practice_json(practice / PRACTICE_EXPECTED, list)
+        names = problem.spec.function.names if problem.spec.function else []
+        if len(calls) != len(expected) or not all(
+            isinstance(call, dict) and call.get("function") in names for call in calls
+        ):
+            raise InvalidSource(
+                f"{practice}: calls.json and expected.json do not match {problem.id}; "
+                "fetch the practice folder again"
+            )
+        write_calls(FunctionCalls(calls), data)
+        shutil.copyfile(HARNESS, code / "harness.py")
+        command = [
+            "-I",
+            f"{CODE_DIR}/harness.py",
+            f"{CODE_DIR}/submission.py",
+            f"{DATA_DIR}/calls.json",
+            f"{OUTPUT_DIR}/results.json",
+        ]
+        if guarded := [r.model_dump(by_alias=True) for r in all_bans(problem.spec) if r.api]:
+            (data / "banned.json").write_text(json.dumps(guarded), encoding="utf-8")
+        functions = [call["function"] for call in calls]
+        truth = {"expected": expected, "functions": functions, "calls": "practice"}
+        return Staged(command, truth, practice_public(len(calls)))
 
     def item_count(self, spec: ProblemSpec) -> int | None:
         """No items: the submission is a program."""

@@ -37,7 +37,7 @@ import yaml
 
 from judge.bank import Bank
 from judge.data import Secret, derive_seed
-from judge.errors import InvalidOutput, SpecError
+from judge.errors import InvalidOutput, InvalidSource, SpecError
 from judge.kinds import HANDED_IN, DataCheck, Memo, Note, Staged, register
 from judge.outputs import read_untrusted_file
 from judge.scoring import PartMeasure, Scores
@@ -381,6 +381,10 @@ class Quiz:
 
     def write_practice(self, problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
         """No practice data: the items are in the statement, the template is the starter."""
+
+    def stage_practice(self, problem: Problem, practice: Path, code: Path, data: Path) -> Staged:
+        """A quiz has no hidden data: `judge run` is its practice check."""
+        raise InvalidSource(f"{problem.id} is a quiz: judge run checks its answers directly")
 
     def item_count(self, spec: ProblemSpec) -> int | None:
         return len(quiz_items(spec))

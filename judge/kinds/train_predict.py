@@ -23,12 +23,15 @@ from judge.data import (
     public_indices,
     write_public_train_predict,
 )
-from judge.errors import InvalidOutput, JudgeError, ScorerError
-from judge.kinds import DataCheck, Memo, Note, Staged, register, split_parts
+from judge.errors import InvalidOutput, InvalidSource, JudgeError, ScorerError
+from judge.kinds import DataCheck, Memo, Note, Staged, practice_public, register, split_parts
 from judge.outputs import read_predictions
 from judge.sandbox.base import CODE_DIR
 from judge.scoring import PartMeasure, Scores, compute_metric, perfect_prediction
 from judge.spec import TRAIN_PREDICT, Problem, ProblemSpec
+
+# The labels of a practice folder's test_X.npy (a practice draw, never the hidden one).
+PRACTICE_LABELS = "test_y.npy"
 
 
 def _same_bytes(first: TrainPredictData, second: TrainPredictData) -> bool:
@@ -145,12 +148,32 @@ class TrainPredict:
         return DataCheck(notes, data.hidden_X, public_rows)
 
     def write_practice(self, problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
-        """The judge's training rows and a practice draw of inputs (`test_X.npy`), no labels."""
+        """The judge's training rows, and a practice draw of inputs (`test_X.npy`) with
+        their labels (`test_y.npy`): a draw apart from the hidden one, so nothing leaks."""
         spec = problem.spec
         train = draw_train_predict(spec, bank.datasets_dir, secret)
         practice = draw_train_predict(spec, bank.datasets_dir, secret, purpose="practice")
         write_public_train_predict(train, folder, include_test=False)
         np.save(folder / "test_X.npy", practice.hidden_X, allow_pickle=False)
+        np.save(folder / PRACTICE_LABELS, practice.hidden_y, allow_pickle=False)
+
+    def stage_practice(self, problem: Problem, practice: Path, code: Path, data: Path) -> Staged:
+        """The practice folder's rows, scored against its test_y.npy."""
+        arrays = {}
+        for name in ("train_X.npy", "train_y.npy", "test_X.npy", PRACTICE_LABELS):
+            try:
+                arrays[name] = np.load(practice / name, allow_pickle=False)
+            except FileNotFoundError:
+                raise InvalidSource(f"{practice / name}: missing; fetch the folder again") from None
+            except (OSError, ValueError) as exc:
+                raise InvalidSource(f"{practice / name}: unreadable: {exc}") from None
+        labels = arrays.pop(PRACTICE_LABELS)
+        if len(labels) != len(arrays["test_X.npy"]):
+            raise InvalidSource(f"{practice}: test_X.npy and {PRACTICE_LABELS} differ in rows")
+        for name, array in arrays.items():
+            np.save(data / name, array, allow_pickle=False)
+        command = ["-I", f"{CODE_DIR}/submission.py"]
+        return Staged(command, labels.tolist(), practice_public(len(labels)))
 
     def item_count(self, spec: ProblemSpec) -> int | None:
         """No items: the submission is a program."""
