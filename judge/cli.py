@@ -189,13 +189,15 @@ def show(slug: str) -> None:
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
     spec = problem.spec
+    try:  # a quiz's items are drawn as `judge run` checks them; samples come with answers
+        text = get_kind(spec.kind).statement(problem, current_bank(), current_secret(), None)
+    except JudgeError as exc:
+        fail(str(exc), exit_code_for(exc))
+    console.print(Markdown(text))
     if spec.runs:
-        console.print(Markdown(problem.statement.read_text(encoding="utf-8")))
         limits = spec.limits
         facts = f"{limits.wall_s:g} s · {limits.memory_mb} MiB · {limits.cpus} cpu"
-    else:  # a quiz: its items, drawn as `judge run` will check them
-        text = get_kind(spec.kind).statement(problem, current_bank(), current_secret(), None)
-        console.print(Markdown(text))
+    else:
         facts = f"{spec.max_points:g} points · hand in {problem.starter.name}"
     console.print(f"\n[dim]{spec.kind} · section {spec.section} · {facts}[/]")
 

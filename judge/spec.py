@@ -156,6 +156,11 @@ class FunctionSpec(_Strict):
     reference: str = Field(
         "accepted/solution.py", description="file under reference/<slug>/ giving expected values"
     )
+    samples: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+\.json$")] | None = Field(
+        None,
+        description="public sample calls in the problem folder: shown in the statement with "
+        "their expected values; a failed sample shows input, expected and got",
+    )
 
 
 class MetricSpec(_Strict):

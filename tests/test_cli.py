@@ -120,6 +120,7 @@ def test_fetch_writes_public_files_only(cli: CliRunner, tmp_path: Path) -> None:
     assert names == [
         "data",
         "data/test_X.npy",
+        "data/test_y.npy",  # the practice draw's labels, never the hidden ones
         "data/train_X.npy",
         "data/train_y.npy",
         "output",

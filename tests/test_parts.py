@@ -354,3 +354,50 @@ def test_a_result_in_parts_crosses_a_queue_unchanged(bank: Bank, tmp_path: Path)
 def test_flags_are_kept_for_the_organiser() -> None:
     flag = Flag(4, "exec() runs code the check cannot read")
     assert flag.describe() == "submission.py line 4: exec() runs code the check cannot read"
+
+
+# -- public sample calls ------------------------------------------------------------------
+
+SAMPLES = (
+    '[{"function": "add", "args": [[1, 2, 3], [10, 20, 30]]},'
+    ' {"function": "scale", "args": [[1, -2, 3], -2]}]'
+)
+
+
+@pytest.fixture(scope="module")
+def sampled(bank: Bank, tmp_path_factory: pytest.TempPathFactory) -> Bank:
+    root = tmp_path_factory.mktemp("sampled")
+    shutil.copytree(bank.root, root, dirs_exist_ok=True)
+    spec = root / "problems" / "vector-ops" / "spec.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "  reference: accepted/solution.py\n",
+            "  reference: accepted/solution.py\n  samples: samples.json\n",
+        )
+    )
+    (root / "problems" / "vector-ops" / "samples.json").write_text(SAMPLES)
+    return Bank(root)
+
+
+def test_a_failed_sample_shows_its_input_expected_and_got(sampled: Bank, tmp_path: Path) -> None:
+    wrong_scale = SOLUTION.replace("return [k * x for x in a]", "return [abs(k) * x for x in a]")
+    result = judge_text(sampled, wrong_scale, tmp_path)
+    assert result.details["notes"] == [
+        "sample 2: scale([1, -2, 3], -2) should return [-2, 4, -6], got [2, -4, 6]"
+    ]
+    assert "sample 2: scale([1, -2, 3], -2)" in result.message
+
+
+def test_samples_score_nothing_and_passing_ones_say_nothing(sampled: Bank, tmp_path: Path) -> None:
+    result = judge_text(sampled, SOLUTION, tmp_path)
+    assert result.verdict is Verdict.AC and "notes" not in result.details
+    assert result.parts[0].message == "all 14 hidden calls right"
+
+
+def test_the_statement_shows_the_samples_with_the_references_answers(sampled: Bank) -> None:
+    from judge.kinds import get_kind
+
+    problem = sampled.problem("vector-ops")
+    text = get_kind("function").statement(problem, sampled, SECRET, None)
+    assert "| `add([1, 2, 3], [10, 20, 30])` | `[11, 22, 33]` |" in text
+    assert "| `scale([1, -2, 3], -2)` | `[-2, 4, -6]` |" in text

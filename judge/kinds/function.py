@@ -46,6 +46,42 @@ BANNED_PREFIX = "BannedAPI: "
 PRACTICE_EXPECTED = "expected.json"
 
 
+SAMPLES_SHOWN = 3  # failed samples a verdict shows in full
+SAMPLE_CHARS = 300
+
+
+def sample_calls(problem: Problem) -> list[dict[str, Any]]:
+    """The problem's public sample calls (spec `function.samples`); SpecError if malformed."""
+    spec = problem.spec
+    if spec.function is None or spec.function.samples is None:
+        return []
+    path = problem.folder / spec.function.samples
+    try:
+        calls = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"{path}: the sample calls cannot be read: {exc}") from None
+    if not isinstance(calls, list) or not calls:
+        raise SpecError(f"{path}: give a non-empty list of calls")
+    for call in calls:
+        if not isinstance(call, dict) or call.get("function") not in spec.function.names:
+            raise SpecError(f"{path}: each call needs 'function', one of {spec.function.names}")
+        if set(call) - {"function", "args", "kwargs"}:
+            raise SpecError(f"{path}: a call has only function, args and kwargs")
+    return calls
+
+
+def describe_call(call: dict[str, Any]) -> str:
+    """A call as Python: `conv2d_output_size(5, 5, 3, 1, 0, 1)`."""
+    args = [repr(a) for a in call.get("args", [])]
+    args += [f"{k}={v!r}" for k, v in call.get("kwargs", {}).items()]
+    return f"{call['function']}({', '.join(args)})"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= SAMPLE_CHARS else text[: SAMPLE_CHARS - 3] + "..."
+
+
 def _practice_json(path: Path, kind: type) -> Any:
     """Read one JSON file of a practice folder; InvalidSource says what is missing."""
     try:
@@ -103,6 +139,27 @@ def expected_answers(problem: Problem, calls_path: Path, memo: Memo) -> list[Any
     ).hexdigest()
     answers: list[Any] = memo(f"function:{key}", lambda: reference_answers(problem, calls_path))
     return answers
+
+
+def _failed_samples(
+    samples: list[dict[str, Any]],
+    expected: list[Any],
+    results: list[dict[str, Any]],
+    right: list[bool],
+) -> list[str]:
+    """Input, expected and got of the first failed sample calls (they are public)."""
+    notes = []
+    failed = [i for i, ok in enumerate(right) if not ok]
+    for i in failed[:SAMPLES_SHOWN]:
+        got = results[i]
+        what = _short(got.get("value")) if got.get("ok") else f"error {got.get('error', '')}"
+        notes.append(
+            f"sample {i + 1}: {describe_call(samples[i])[:SAMPLE_CHARS]} should return "
+            f"{_short(expected[i])}, got {what[:SAMPLE_CHARS]}"
+        )
+    if len(failed) > SAMPLES_SHOWN:
+        notes.append(f"... and {len(failed) - SAMPLES_SHOWN} more of the {len(samples)} samples")
+    return notes
 
 
 def _share(right: list[bool], calls: Sequence[int]) -> float:
@@ -172,7 +229,9 @@ class Function:
         memo: Memo,
     ) -> Staged:
         spec = problem.spec
-        calls = draw_function_calls(spec, bank.datasets_dir, secret, contestant=contestant)
+        drawn = draw_function_calls(spec, bank.datasets_dir, secret, contestant=contestant)
+        samples = sample_calls(problem)  # public: run after the hidden calls, shown in full
+        calls = FunctionCalls(drawn.calls + samples)
         calls_path = write_calls(calls, data)
         shutil.copyfile(HARNESS, code / "harness.py")
         command = [
@@ -186,7 +245,11 @@ class Function:
         public = public_indices(spec, secret, contestant).tolist()
         if guarded := [rule.model_dump(by_alias=True) for rule in all_bans(spec) if rule.api]:
             (data / "banned.json").write_text(json.dumps(guarded), encoding="utf-8")
-        truth = {"expected": expected, "functions": [call["function"] for call in calls.calls]}
+        truth = {
+            "expected": expected,
+            "functions": [call["function"] for call in calls.calls],
+            "samples": samples,
+        }
         return Staged(command, truth, public)
 
     def score(
@@ -194,25 +257,37 @@ class Function:
     ) -> Scores:
         assert spec.function is not None
         expected, functions = truth["expected"], truth["functions"]
+        samples: list[dict[str, Any]] = truth.get("samples", [])
         results = read_function_results(output, len(expected), max_bytes)
         right = [
             got.get("ok") is True and answers_match(got.get("value"), want, spec.function)
             for got, want in zip(results, expected, strict=True)
         ]
-        private, public_calls = (list(map(int, p)) for p in split_parts(len(expected), public))
+        hidden = len(expected) - len(samples)  # the samples come last; they score nothing
+        notes = _failed_samples(samples, expected[hidden:], results[hidden:], right[hidden:])
+        expected, functions, right = expected[:hidden], functions[:hidden], right[:hidden]
+        results = results[:hidden]
+        private, public_calls = (list(map(int, p)) for p in split_parts(hidden, public))
         which = str(truth.get("calls", "hidden"))  # a practice check says "practice calls"
         parts = tuple(
             _measure_part(part, functions, right, results, private, public_calls, which)
             for part in spec.parts
         )
         banned = next((_banned_api(r) for r in results if _banned_api(r)), "")
-        return Scores(_share(right, private), _share(right, public_calls), parts, banned=banned)
+        return Scores(
+            _share(right, private),
+            _share(right, public_calls),
+            parts,
+            banned=banned,
+            notes=tuple(notes),
+        )
 
     def load(
         self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None, memo: Memo
     ) -> None:
         """Run the reference on this draw's hidden calls once, before any submission."""
-        calls = draw_function_calls(problem.spec, bank.datasets_dir, secret, contestant=contestant)
+        drawn = draw_function_calls(problem.spec, bank.datasets_dir, secret, contestant=contestant)
+        calls = FunctionCalls(drawn.calls + sample_calls(problem))  # as stage writes them
         with tempfile.TemporaryDirectory(prefix="judge-load-") as tmp:
             expected_answers(problem, write_calls(calls, Path(tmp)), memo)
 
@@ -282,8 +357,22 @@ class Function:
     def statement(
         self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None
     ) -> str:
-        """The statement as the setter wrote it: the same for everyone."""
-        return problem.statement.read_text(encoding="utf-8")
+        """The statement, with the sample calls and what the reference returns on them."""
+        text = problem.statement.read_text(encoding="utf-8")
+        samples = sample_calls(problem)
+        if not samples:
+            return text
+        with tempfile.TemporaryDirectory(prefix="judge-samples-") as tmp:
+            answers = reference_answers(problem, write_calls(FunctionCalls(samples), Path(tmp)))
+        rows = [
+            f"| `{describe_call(c)}` | `{a!r}` |" for c, a in zip(samples, answers, strict=True)
+        ]
+        table = "\n".join(["| call | returns |", "|---|---|", *rows])
+        return (
+            f"{text.rstrip()}\n\n## Samples\n\nThe judge also runs these calls. They score "
+            "nothing, but when one fails the verdict shows its input, the value expected "
+            f"and what your function returned.\n\n{table}\n"
+        )
 
 
 KIND = register(Function())

@@ -214,6 +214,7 @@ def public_part(result: dict[str, Any]) -> dict[str, Any]:
     return {
         **shown,
         "parts": parts,
+        "notes": list((result.get("details") or {}).get("notes", [])),  # public: samples
         "verdict": "scored",
         "score": result.get("public_score", 0.0),
         "metric": {"name": metric.get("name"), "value": public},

@@ -131,10 +131,15 @@ class Catalogue:
         """Return the problem's statement as `viewer` reads it, as HTML: a quiz's items are
         drawn for them (the draw `judge` checks their answers against)."""
         problem = self.problems[slug]
-        if problem.spec.runs:
-            return self.html(problem.statement)
-        text = get_kind(problem.spec.kind).statement(problem, self.bank, self.secret, viewer)
-        return _markdown(text)
+        kind = get_kind(problem.spec.kind)
+        if not problem.spec.runs:  # drawn per viewer: never cached
+            return _markdown(kind.statement(problem, self.bank, self.secret, viewer))
+        key = f"statement:{slug}"  # the same for everyone (a function's samples run once)
+        with self._lock:
+            if key not in self._statements:
+                text = kind.statement(problem, self.bank, self.secret, None)
+                self._statements[key] = _markdown(text)
+            return self._statements[key]
 
     def items(self, slug: str) -> list[QuizItem]:
         """A quiz's items (the answer form's fields); none for a problem that runs."""
