@@ -431,6 +431,9 @@ def print_result(result: Result, reason: str) -> None:
             )
         console.print(parts)
         message = message.splitlines()[0]  # the rest names the parts the table shows
+    notes = [str(note) for note in result.details.get("notes", [])]
+    if notes:  # the message ends with them: print them once, below
+        message = message.split("\n" + notes[0])[0]
     console.print(printable(message), highlight=False, markup=False)
     for part in result.parts:
         if part.explanation and not part.full:
@@ -438,8 +441,8 @@ def print_result(result: Result, reason: str) -> None:
                 f"[bold]{escape(part.id)}[/]: {escape(printable(part.explanation))}",
                 highlight=False,
             )
-    for note in result.details.get("notes", []):
-        errors.print(f"[yellow]note:[/] {escape(printable(str(note)))}", highlight=False)
+    for note in notes:
+        console.print(printable(note), highlight=False, markup=False)
     for flag in result.details.get("flags", []):
         errors.print(f"[yellow]flag:[/] {escape(printable(str(flag)))}", highlight=False)
 

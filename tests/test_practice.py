@@ -95,3 +95,37 @@ def test_problem_json_carries_the_scaled_points_settings(tmp_path: Path) -> None
         assert "baseline" not in facts
     else:
         assert (facts["baseline"], facts["target"]) == (spec.scoring.baseline, spec.scoring.target)
+
+
+def test_a_practice_check_adds_a_confusion_matrix_the_hidden_run_never_gets(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "threshold"
+    invoke("fetch", "threshold", str(folder))
+    starter = str(FIXTURES / "problems/threshold/starter.py")
+    code, out = invoke("check", "threshold", starter, "--folder", str(folder), "--json")
+    notes = json.loads(out)["details"]["notes"]
+    labels = np.load(folder / "data" / "test_y.npy")
+    assert notes[0] == "confusion matrix (rows: label, columns: your prediction):"
+    counts = [int(line.split()[-2]) + int(line.split()[-1]) for line in notes[2:]]
+    assert counts == [int((labels == c).sum()) for c in (0, 1)]
+    code, out = invoke("run", "threshold", starter, "--sandbox", "process", "--json")
+    assert code == 0 and "notes" not in json.loads(out)["details"]
+
+
+def test_a_regression_practice_check_summarises_the_residuals() -> None:
+    from judge.kinds.train_predict import practice_summary
+
+    spec = BANK.problem("threshold").spec.model_copy(
+        update={"metric": spec_metric("mse"), "output": None}
+    )
+    lines = practice_summary(spec, np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 1.0]))
+    assert lines == [
+        "residuals (prediction - label) over 3 values: mean -0.5, std 1.08, largest |residual| 2"
+    ]
+
+
+def spec_metric(name: str) -> object:
+    from judge.spec import MetricSpec
+
+    return MetricSpec(name=name, direction="min")

@@ -4,7 +4,9 @@ The sandbox sees `train_X.npy`, `train_y.npy` and `test_X.npy` (the hidden split
 inputs) and runs the submission as a script; the hidden labels stay in the judge.
 The scorer reads the predictions file the output contract names and computes the
 problem's metric on each part of the hidden split. A practice folder holds the
-training rows of the judge's draw and a separate practice draw of inputs, never labels.
+training rows of the judge's draw and a separate practice draw of inputs with their
+labels (`test_y.npy`, never the hidden ones); a practice check (`judge check`) adds a
+confusion matrix or a residual summary, which the hidden data never gets.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from judge.bank import Bank
 from judge.data import (
@@ -32,6 +35,38 @@ from judge.spec import TRAIN_PREDICT, Problem, ProblemSpec
 
 # The labels of a practice folder's test_X.npy (a practice draw, never the hidden one).
 PRACTICE_LABELS = "test_y.npy"
+
+
+CONFUSION_CLASSES = 10  # larger confusion matrices are not shown
+
+
+def practice_summary(
+    spec: ProblemSpec, labels: NDArray[Any], predictions: NDArray[Any]
+) -> list[str]:
+    """What a practice check adds to the metric: a confusion matrix of class predictions,
+    or a summary of the residuals of numbers (never computed on hidden data)."""
+    if spec.metric.name in ("r2", "mse", "mae"):
+        residuals = (predictions.astype(np.float64) - labels.astype(np.float64)).ravel()
+        return [
+            f"residuals (prediction - label) over {residuals.size} values: mean "
+            f"{residuals.mean():.4g}, std {residuals.std():.4g}, largest |residual| "
+            f"{np.abs(residuals).max():.4g}"
+        ]
+    if spec.class_count is not None or spec.output is None or spec.output.dtype != "int":
+        return []
+    truth, guess = labels.ravel().astype(np.int64), predictions.ravel().astype(np.int64)
+    classes = np.union1d(truth, guess)
+    if classes.size > CONFUSION_CLASSES:
+        return []
+    index = {int(c): i for i, c in enumerate(classes)}
+    matrix = np.zeros((classes.size, classes.size), dtype=np.int64)
+    np.add.at(matrix, ([index[int(t)] for t in truth], [index[int(g)] for g in guess]), 1)
+    width = max(len(str(matrix.max())), max(len(str(int(c))) for c in classes), 4)
+    lines = ["confusion matrix (rows: label, columns: your prediction):"]
+    lines.append(" " * 8 + "".join(f"{int(c):>{width + 1}}" for c in classes))
+    for c, row in zip(classes, matrix, strict=True):
+        lines.append(f"label {int(c):>2}" + "".join(f"{v:>{width + 1}}" for v in row))
+    return lines
 
 
 def _same_bytes(first: TrainPredictData, second: TrainPredictData) -> bool:
@@ -94,7 +129,8 @@ class TrainPredict:
         self, spec: ProblemSpec, output: Path, truth: Any, public: list[int], max_bytes: int
     ) -> Scores:
         assert spec.output is not None
-        labels = np.asarray(truth)
+        practice = isinstance(truth, dict)  # a practice check: its folder's own labels
+        labels = np.asarray(truth["labels"] if practice else truth)
         predictions = read_predictions(output, spec.output, len(labels), max_bytes)
         private_rows, public_rows = split_parts(len(labels), public)
         name = spec.metric.name
@@ -110,7 +146,8 @@ class TrainPredict:
             )
             for part in spec.parts
         )
-        return Scores(private, public_value, parts)
+        notes = practice_summary(spec, labels, predictions) if practice else []
+        return Scores(private, public_value, parts, notes=tuple(notes))
 
     def load(
         self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None, memo: Memo
@@ -173,7 +210,8 @@ class TrainPredict:
         for name, array in arrays.items():
             np.save(data / name, array, allow_pickle=False)
         command = ["-I", f"{CODE_DIR}/submission.py"]
-        return Staged(command, labels.tolist(), practice_public(len(labels)))
+        truth = {"labels": labels.tolist(), "practice": True}
+        return Staged(command, truth, practice_public(len(labels)))
 
     def item_count(self, spec: ProblemSpec) -> int | None:
         """No items: the submission is a program."""
