@@ -82,4 +82,4 @@ def test_parts_get_columns_of_round_points_on_demand(tmp_path: Path) -> None:
     bob = next(row for row in rows if ",bob," in row)
     # the round gives add-arrays 50 points: each part's share of the file's 20
     assert bob.split(",")[2:7] == ["100", "37.5", "12.5", "25", "0"]
-    assert 'class="part">scale 25.0<' in scoreboards.html
+    assert '<span class="part" title="scale">25</span>' in scoreboards.html

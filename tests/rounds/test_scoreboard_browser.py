@@ -8,6 +8,7 @@ makes no connection off this machine; the page itself loads nothing from a netwo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,7 @@ def test_the_scoreboard_shows_the_ranking_and_the_plots_in_chromium(
     print(f"screenshot: {pixels.shape[1]}x{pixels.shape[0]} px, {shot.stat().st_size} bytes")
 
 
-def test_eight_problems_fit_a_laptop_screen_with_rank_name_and_total_first(
+def test_the_mock_papers_problems_fit_a_laptop_screen_with_rank_name_and_total_first(
     tmp_path: Path, browser_page: object
 ) -> None:
     from playwright.sync_api import Page
@@ -84,17 +85,28 @@ def test_eight_problems_fit_a_laptop_screen_with_rank_name_and_total_first(
     from judge.rounds.records import Manifest
     from judge.rounds.roundfile import load_round, round_path
     from judge.rounds.standings import compute_standings
+    from judge.verdicts import PartResult
+    from tests.rounds.helpers import record
 
     page: Page = browser_page  # type: ignore[assignment]
     bank = Bank(Path(__file__).resolve().parents[2])
     round_ = load_round(bank, round_path(bank, "mock-round-1"))
-    assert len(round_.slugs) == 8
+    assert len(round_.slugs) == 9
     names = [f"contestant-with-a-long-name-{i}" for i in range(12)]
     manifest = Manifest(round_.name, "subs", names, [])
-    private = compute_standings(round_.spec, names, [], "private")
-    public = compute_standings(round_.spec, names, [], "public")
+    records = []  # every problem judged in parts for one contestant: the part lines show
+    for minute, slug in enumerate(round_.slugs):
+        spec = round_.problems[slug].spec
+        parts = tuple(
+            PartResult(part.id, part.title, part.points, part.points, "right", part.points)
+            for part in spec.scored_parts
+        )
+        done = record(names[0], slug, minute, spec.max_points, max_score=spec.max_points)
+        records.append(replace(done, result=replace(done.result, parts=parts)))
+    private = compute_standings(round_.spec, names, records, "private")
+    public = compute_standings(round_.spec, names, records, "public")
     html = tmp_path / "board.html"
-    html.write_text(publish(round_, private, public, [], manifest).html)
+    html.write_text(publish(round_, private, public, records, manifest).html)
     page.goto(html.as_uri())
     table = page.locator("table.ranking[data-board=private]")
     heads = [h.inner_text().split("\n")[0] for h in table.locator("thead th").all()]
