@@ -27,7 +27,9 @@
             const cell = row.cells[slug];
             const td = document.createElement("td");
             td.className = "cell v-" + cell.verdict;
-            td.title = cell.verdict + ", " + cell.submissions + " file(s)";
+            const parts = Object.entries(cell.parts || {});
+            td.title = cell.verdict + ", " + cell.submissions + " file(s)" +
+              parts.map(([part, points]) => "; " + part + " " + points).join("");
             td.appendChild(text(cell.submissions ? cell.points.toFixed(1) : ""));
             tr.appendChild(td);
           }
