@@ -11,9 +11,11 @@ imports, so these all count as uses of `torch.optim`:
 while a local variable that merely shares a name (`optim = 0.1`) does not. What it
 cannot resolve (getattr with a computed name on a module above a banned API, exec or
 eval of a string, a star import) is returned as a flag for the setter and organiser:
-never counted as a use, never silently allowed. A rule with `inside` applies in the
-named top-level functions and in every top-level function they call, so a loop moved
-into a helper is still found. The runtime guard inside the sandbox harness
+never counted as a use, never silently allowed. An attribute rule (`.max_rows`) finds
+the name on any object, read, written, or named in getattr/setattr; a computed name
+there is a flag. A rule with `inside` applies in the named top-level functions and in
+every top-level function they call, so a loop moved into a helper is still found
+(methods of a class the file defines are not followed). The runtime guard inside the sandbox harness
 (judge/harness/function_harness.py) catches what slips past.
 """
 
@@ -35,6 +37,7 @@ LOOPS = (
     ast.GeneratorExp,
 )
 DYNAMIC_CALLS = frozenset({"exec", "eval", "compile"})
+OBJECT_ACCESS = frozenset({"getattr", "setattr", "hasattr", "delattr"})
 IMPORTERS = frozenset({"__import__", "importlib.import_module", "importlib.__import__"})
 
 
@@ -134,6 +137,8 @@ class _Reader:
         self.aliases = _aliases(tree)
         self.uses: list[_Use] = []
         self.loops: list[tuple[int, str | None]] = []
+        self.attributes: list[_Use] = []  # every `.name`, on any object
+        self.computed: list[_Use] = []  # getattr/setattr/delattr with a computed name
         self.flags: list[Flag] = []
         self.calls: dict[str, set[str]] = {}  # top-level function -> top-level names it calls
         top_level = {
@@ -148,6 +153,8 @@ class _Reader:
     def _read(self, node: ast.AST, scope: str | None, top_level: set[str]) -> None:
         if isinstance(node, LOOPS):
             self.loops.append((getattr(node, "lineno", 0), scope))
+        if isinstance(node, ast.Attribute):
+            self.attributes.append(_Use(node.lineno, node.attr, scope))
         if isinstance(node, ast.Import):
             for alias in node.names:
                 self._use(node, alias.name, scope)
@@ -197,7 +204,13 @@ class _Reader:
                 for element in fromlist.elts:
                     if (name := _constant_string(element)) is not None:
                         self._use(node, f"{module}.{name}", scope)
-        elif isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and node.args:
+        if isinstance(func, ast.Name) and func.id in OBJECT_ACCESS and len(node.args) > 1:
+            name = _constant_string(node.args[1])
+            if name is not None:
+                self.attributes.append(_Use(node.lineno, name, scope))
+            else:
+                self.computed.append(_Use(node.lineno, f"{func.id}()", scope))
+        if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and node.args:
             base = _dotted(node.args[0], self.aliases)
             if base is None:
                 return
@@ -254,6 +267,13 @@ def check_source(source: str, rules: Iterable[BanRule]) -> BanReport:
                     violations.append(Violation(use.line, use.name, rule))
                 elif _above(use.name, rule.api):
                     flags.append(Flag(use.line, f"getattr on {use.name[:-2]} with a computed name"))
+        elif rule.attribute is not None:
+            for use in reader.attributes:
+                if use.name == rule.attribute and (where is None or use.scope in where):
+                    violations.append(Violation(use.line, f".{use.name}", rule))
+            for use in reader.computed:
+                if where is None or use.scope in where:
+                    flags.append(Flag(use.line, f"{use.name} with a computed attribute name"))
         else:
             for line, scope in reader.loops:
                 if where is None or scope in where:

@@ -56,6 +56,7 @@ from judge.scoring import Scores, part_points, passes, scaled_points
 from judge.spec import Problem, ProblemSpec, all_bans
 from judge.text import printable
 from judge.verdicts import (
+    BANNED_MESSAGE,
     MESSAGES,
     PARTS_MESSAGES,
     MetricValue,
@@ -207,9 +208,7 @@ def _parts_verdict(spec: ProblemSpec, scored: Scored, parts: tuple[PartResult, .
 
 def _banned_verdict(scored: Scored, why: str) -> Scored:
     """A one-part problem caught using a banned API: WA, whatever its metric."""
-    return Scored(
-        Verdict.WA, scored.metric, f"{PARTS_MESSAGES[Verdict.WA]} {why}", scored.public_metric
-    )
+    return Scored(Verdict.WA, scored.metric, f"{BANNED_MESSAGE} {why}", scored.public_metric)
 
 
 def _metric_verdict(problem: Problem, scores: Scores) -> Scored:

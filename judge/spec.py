@@ -208,11 +208,13 @@ class BanRule(_Strict):
     api: a dotted name, "torch.optim" (the module and everything under it) or
         "numpy.linalg.inv" (one function).
     construct: "loop" (for, while and comprehensions).
+    attribute: an attribute name, on any object (`.max_rows`): read, written or called.
     inside: the submission's top-level functions the rule applies in; empty: anywhere.
     """
 
     api: str | None = None
     construct_: Literal["loop"] | None = Field(None, alias="construct")
+    attribute: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
     inside: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
         default_factory=list
     )
@@ -220,8 +222,8 @@ class BanRule(_Strict):
 
     @model_validator(mode="after")
     def _one_target(self) -> BanRule:
-        if (self.api is None) == (self.construct_ is None):
-            raise ValueError("a banned rule names exactly one of api or construct")
+        if sum(x is not None for x in (self.api, self.construct_, self.attribute)) != 1:
+            raise ValueError("a banned rule names exactly one of api, construct or attribute")
         if self.api is not None:
             if not DOTTED.match(self.api):
                 raise ValueError(f"api {self.api!r} is not a dotted name like torch.optim")
@@ -235,6 +237,8 @@ class BanRule(_Strict):
         """What the rule bans, in a message: "torch.optim", "a loop in normalise"."""
         if self.api is not None:
             return self.api
+        if self.attribute is not None:
+            return f".{self.attribute}"
         return "a loop" + (f" in {', '.join(self.inside)}" if self.inside else "")
 
 

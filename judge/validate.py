@@ -341,8 +341,9 @@ def check_statement(report: ProblemReport, problem: Problem) -> None:
                 f"{part.points:g} points",
             )
     for rule in all_bans(spec):
-        if rule.api is not None and rule.api not in text:
-            report.warn("statement", f"{path}: never says that {rule.api} is banned")
+        named = rule.api or (f".{rule.attribute}" if rule.attribute else None)
+        if named is not None and named not in text:
+            report.warn("statement", f"{path}: never says that {named} is banned")
     limits_text = sections.get("limits", "")
     if (
         limits_text

@@ -46,6 +46,8 @@ PARTS_MESSAGES: dict[Verdict, str] = {
     Verdict.AC: "Accepted: every part earned its full points.",
     Verdict.WA: "Wrong answer: not every part earned its full points.",
 }
+# The message of a one-part problem whose file uses what it bans (it scores 0).
+BANNED_MESSAGE = "Wrong answer: the file uses what the problem bans, so it scores 0:"
 
 
 @dataclass(frozen=True)

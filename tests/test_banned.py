@@ -96,3 +96,36 @@ def test_a_file_that_does_not_parse_has_nothing_to_check() -> None:
 
 def test_no_rules_means_no_work() -> None:
     assert check_source("import torch.optim\n", []).violations == ()
+
+
+ROWS = BanRule.model_validate({"attribute": "max_rows", "inside": ["accumulate"]})
+
+
+def test_an_attribute_rule_finds_reads_writes_and_constant_getattr_in_scope() -> None:
+    source = (
+        "class Net:\n"
+        "    def forward(self, x):\n"
+        "        return self.max_rows\n"  # the given model's own code: not in scope
+        "def make(n):\n"
+        "    return Net(max_rows=n)\n"  # a keyword, not the attribute
+        "def lift(model):\n"
+        "    setattr(model, 'max_rows', 10**9)\n"
+        "def accumulate(model):\n"
+        "    model.max_rows = 64\n"
+        "    lift(model)\n"
+        "    return make(3)\n"
+    )
+    report = check_source(source, [ROWS])
+    assert [(v.line, v.used) for v in report.violations] == [(7, ".max_rows"), (9, ".max_rows")]
+
+
+def test_an_attribute_rule_flags_a_computed_name() -> None:
+    source = "def accumulate(model, name):\n    setattr(model, name, 64)\n"
+    report = check_source(source, [ROWS])
+    assert report.violations == ()
+    assert [f.what for f in report.flags] == ["setattr() with a computed attribute name"]
+
+
+def test_a_rule_names_one_target() -> None:
+    with pytest.raises(ValueError, match="exactly one of api, construct or attribute"):
+        BanRule.model_validate({"attribute": "x", "construct": "loop"})

@@ -224,7 +224,7 @@ def test_a_banned_module_that_does_not_exist_is_a_spec_error(tmp_path: Path) -> 
 
 
 def test_a_rule_names_an_api_or_a_construct_not_both() -> None:
-    with pytest.raises(ValueError, match="exactly one of api or construct"):
+    with pytest.raises(ValueError, match="exactly one of api, construct or attribute"):
         BanRule.model_validate({"api": "numpy.linalg", "construct": "loop"})
 
 
