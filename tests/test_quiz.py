@@ -361,3 +361,27 @@ def test_an_offline_round_judges_each_contestants_quiz_against_their_own_draw(
     assert set(cells["ana"].parts) == {part.id for part in round_.problems[slug].spec.scored_parts}
     csv = publish(round_, private, public, list(summary.records.values()), store.read_manifest())
     assert f"{slug}/conv-output-shape" in csv.csv.splitlines()[0]
+
+
+def test_the_pages_form_fields_become_an_answers_file() -> None:
+    from judge.service.web import answers_from_form
+
+    items = quiz_items(BANK.problem("drill-1-tensors-autograd").spec)
+    by_type = {item.type: item for item in items}
+    fields = {
+        f"item:{by_type['shape'].id}": " [32, 10] ",
+        f"item:{by_type['integer'].id}": "7850",
+        f"item:{by_type['single'].id}": "b",
+        f"item:{by_type['multiple'].id}": "a, c",
+        "item:not-an-item": "3",
+        "csrf": "token",
+    }
+    answers = json.loads(answers_from_form(items, fields))
+    assert answers == {
+        by_type["shape"].id: [32, 10],
+        by_type["integer"].id: 7850,
+        by_type["single"].id: "b",
+        by_type["multiple"].id: ["a", "c"],
+    }
+    broken = json.loads(answers_from_form(items, {f"item:{by_type['shape'].id}": "[32, 10"}))
+    assert broken == {by_type["shape"].id: "[32, 10"}  # kept as text: a wrong type, named
