@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from judge.bank import Bank
@@ -94,6 +96,8 @@ TEXT = item(type="text", choices=["sigmoid", "softmax", "identity"])
             (False, "a number written as text ('0.69'); write it without quotes"),
         ),
         (NUMBER, float("nan"), 0.6931, (False, "expected a finite number, got nan")),
+        (NUMBER, 10**400, 0.6931, (False, "expected a finite number, got " + repr(10**400)[:90])),
+        (INTEGER, 10**400, 3, (False, "wrong")),
         (RELATIVE, 1000.9, 1000.0, (True, "right")),
         (RELATIVE, 1001.1, 1000.0, (False, "wrong")),
         (SHAPE, [32, 10], [32, 10], (True, "right")),
@@ -385,3 +389,40 @@ def test_the_pages_form_fields_become_an_answers_file() -> None:
     }
     broken = json.loads(answers_from_form(items, {f"item:{by_type['shape'].id}": "[32, 10"}))
     assert broken == {by_type["shape"].id: "[32, 10"}  # kept as text: a wrong type, named
+
+
+# -- untrusted answers never crash the scorer ---------------------------------------------
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_any_bytes_parse_to_a_mapping_or_invalid_output(raw: bytes) -> None:
+    try:
+        parsed = parse_answers(raw)
+    except InvalidOutput:
+        return
+    assert isinstance(parsed, dict)
+
+
+@given(JSONISH)
+@settings(max_examples=300, deadline=None)
+def test_any_value_is_right_or_wrong_for_every_item_type(value: Any) -> None:
+    rights = [
+        (SINGLE, "b"),
+        (MULTIPLE, ["a"]),
+        (INTEGER, 3),
+        (NUMBER, 0.5),
+        (SHAPE, [2]),
+        (TEXT, "softmax"),
+    ]
+    for quiz_item, right in rights:
+        ok, message = check_answer(quiz_item, value, right)
+        assert isinstance(ok, bool) and isinstance(message, str) and message

@@ -115,9 +115,7 @@ def _answer_misfit(item: QuizItem, answer: Any) -> str:
         return "not a non-empty list of option keys"
     if item.type == "integer" and (isinstance(answer, bool) or not isinstance(answer, int)):
         return "not an int"
-    if item.type == "number" and (
-        isinstance(answer, bool) or not isinstance(answer, int | float) or not math.isfinite(answer)
-    ):
+    if item.type == "number" and not _finite(answer):
         return "not a finite number"
     if item.type == "shape" and (
         not isinstance(answer, list)
@@ -235,6 +233,16 @@ def parse_answers(raw: bytes) -> dict[str, Any]:
     return {str(key): value for key, value in parsed.items()}
 
 
+def _finite(value: Any) -> bool:
+    """A number a float can hold (an int of 400 digits is not), not NaN or infinite."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -255,9 +263,7 @@ def _wrong_type(item: QuizItem, value: Any) -> str:
         return f"expected {HOW_TO_ANSWER['multiple']}"
     if item.type == "integer" and not _is_int(value):
         return f"expected an integer, got {value!r}"[:120]
-    if item.type == "number" and (
-        not (_is_int(value) or isinstance(value, float)) or not math.isfinite(value)
-    ):
+    if item.type == "number" and not _finite(value):
         return f"expected a finite number, got {value!r}"[:120]
     if item.type == "shape" and not (isinstance(value, list) and all(map(_is_int, value))):
         return f"expected {HOW_TO_ANSWER['shape']}"
