@@ -855,6 +855,9 @@ def validate_bank(
             raise judged
         else:
             run.report.runs.append(_record(run, judged))
+            if run.draw == 0:  # what the banned-API check could not read, once per file
+                for flag in judged.details.get("flags", []):
+                    run.report.warn("banned", f"{run.label}: the check cannot read {flag}")
     for item in planned:
         item.report.runs.sort(key=lambda r: (r.role, r.label, r.draw))
         evaluate_runs(

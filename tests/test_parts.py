@@ -401,3 +401,30 @@ def test_the_statement_shows_the_samples_with_the_references_answers(sampled: Ba
     text = get_kind("function").statement(problem, sampled, SECRET, None)
     assert "| `add([1, 2, 3], [10, 20, 30])` | `[11, 22, 33]` |" in text
     assert "| `scale([1, -2, 3], -2)` | `[-2, 4, -6]` |" in text
+
+
+def test_validate_tells_the_setter_what_the_banned_check_cannot_read(
+    bank: Bank, tmp_path: Path
+) -> None:
+    from judge.validate import ValidateOptions, validate_bank
+
+    root = tmp_path / "bank"
+    shutil.copytree(bank.root, root)
+    sneaky = SOLUTION.replace(
+        "def solve(m, v):\n",
+        "def solve(m, v):\n    import numpy\n    getattr(numpy, 'lin' + 'alg')\n",
+    )
+    wrong = root / "reference" / "vector-ops" / "accepted" / "sneaky.py"
+    wrong.write_text(sneaky)
+    report = validate_bank(
+        Bank(root),
+        ["vector-ops"],
+        ProcessSandbox(),
+        SECRET,
+        ValidateOptions(draws=1, audit_sandbox=False),
+    )
+    warnings = [f.message for f in report.problems[0].findings if f.check == "banned"]
+    assert warnings == [
+        "accepted/sneaky.py: the check cannot read submission.py line 9: "
+        "getattr on numpy with a computed name"
+    ]
