@@ -17,6 +17,13 @@ hidden labels and expected answers stay in this process. Nothing computed inside
 sandbox is trusted: outputs are read back as untrusted files and scored in a separate
 scorer process (judge.scorer).
 
+A problem in parts gets a PartResult per part (`part_results`): its kind measures each
+part in the scorer, the pure `judge.scoring.part_points` turns measures into points,
+and a banned use the static check found (`judge.banned`, run on the source here,
+before anything runs) gives the parts it applies to 0 points. A kind that runs
+nothing (a quiz) starts no sandbox: its hand-in becomes the output the kind scores.
+`practice=` judges on a practice folder's data and answers instead of the hidden split.
+
 Failures are decided in one place, `judge`: the contestant's fault is a verdict (IO,
 OLE, RE, ...; an unrunnable file raises InvalidSource before anything runs); a broken
 problem raises SpecError; an infrastructure failure that may go away (SandboxError: the
