@@ -428,3 +428,16 @@ def test_validate_tells_the_setter_what_the_banned_check_cannot_read(
         "accepted/sneaky.py: the check cannot read submission.py line 9: "
         "getattr on numpy with a computed name"
     ]
+
+
+@pytest.mark.slow
+def test_the_reference_is_never_guarded_by_the_runs_banned_list(tmp_path: Path) -> None:
+    from judge.kinds.function import reference_answers
+
+    problem = Bank(Path(__file__).parent.parent).problem("optim-schedule-drill")
+    assert problem.spec.function is not None and problem.spec.function.samples is not None
+    calls = tmp_path / "calls.json"
+    calls.write_text((problem.folder / problem.spec.function.samples).read_text())
+    (tmp_path / "banned.json").write_text('[{"api": "torch.optim", "inside": []}]')
+    answers = reference_answers(problem, calls)  # its reference calls torch.optim itself
+    assert answers[2] == pytest.approx([0.05, 0.1, 0.1, 0.05])

@@ -82,6 +82,21 @@ def _short(value: Any) -> str:
     return text if len(text) <= SAMPLE_CHARS else text[: SAMPLE_CHARS - 3] + "..."
 
 
+def _harness(problem: Problem, code: Path, data: Path) -> list[str]:
+    """Put the harness in `code` (and the runtime guard's banned.json in `data`, if the
+    problem bans APIs); return the command that runs it on data/calls.json."""
+    shutil.copyfile(HARNESS, code / "harness.py")
+    if guarded := [r.model_dump(by_alias=True) for r in all_bans(problem.spec) if r.api]:
+        (data / "banned.json").write_text(json.dumps(guarded), encoding="utf-8")
+    return [
+        "-I",
+        f"{CODE_DIR}/harness.py",
+        f"{CODE_DIR}/submission.py",
+        f"{DATA_DIR}/calls.json",
+        f"{OUTPUT_DIR}/results.json",
+    ]
+
+
 def _practice_json(path: Path, kind: type) -> Any:
     """Read one JSON file of a practice folder; InvalidSource says what is missing."""
     try:
@@ -111,8 +126,12 @@ def reference_answers(problem: Problem, calls_path: Path) -> list[Any]:
         raise SpecError(f"{reference}: reference solution missing")
     with tempfile.TemporaryDirectory(prefix="judge-reference-") as tmp:
         out = Path(tmp) / "expected.json"
+        # A folder of its own: a banned.json beside the run's calls must never guard
+        # the reference (which may use what submissions may not).
+        calls = Path(tmp) / "calls.json"
+        shutil.copyfile(calls_path, calls)
         # -B: importing the reference must not leave __pycache__ in reference/.
-        command = [sys.executable, "-I", "-B", str(HARNESS), str(reference), str(calls_path)]
+        command = [sys.executable, "-I", "-B", str(HARNESS), str(reference), str(calls)]
         command.append(str(out))
         try:
             proc = subprocess.run(
@@ -233,18 +252,9 @@ class Function:
         samples = sample_calls(problem)  # public: run after the hidden calls, shown in full
         calls = FunctionCalls(drawn.calls + samples)
         calls_path = write_calls(calls, data)
-        shutil.copyfile(HARNESS, code / "harness.py")
-        command = [
-            "-I",
-            f"{CODE_DIR}/harness.py",
-            f"{CODE_DIR}/submission.py",
-            f"{DATA_DIR}/calls.json",
-            f"{OUTPUT_DIR}/results.json",
-        ]
+        command = _harness(problem, code, data)
         expected = expected_answers(problem, calls_path, memo)
         public = public_indices(spec, secret, contestant).tolist()
-        if guarded := [rule.model_dump(by_alias=True) for rule in all_bans(spec) if rule.api]:
-            (data / "banned.json").write_text(json.dumps(guarded), encoding="utf-8")
         truth = {
             "expected": expected,
             "functions": [call["function"] for call in calls.calls],
@@ -336,16 +346,7 @@ class Function:
                 "fetch the practice folder again"
             )
         write_calls(FunctionCalls(calls), data)
-        shutil.copyfile(HARNESS, code / "harness.py")
-        command = [
-            "-I",
-            f"{CODE_DIR}/harness.py",
-            f"{CODE_DIR}/submission.py",
-            f"{DATA_DIR}/calls.json",
-            f"{OUTPUT_DIR}/results.json",
-        ]
-        if guarded := [r.model_dump(by_alias=True) for r in all_bans(problem.spec) if r.api]:
-            (data / "banned.json").write_text(json.dumps(guarded), encoding="utf-8")
+        command = _harness(problem, code, data)
         functions = [call["function"] for call in calls]
         truth = {"expected": expected, "functions": functions, "calls": "practice"}
         return Staged(command, truth, practice_public(len(calls)))
