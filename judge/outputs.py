@@ -113,13 +113,21 @@ def read_predictions(
     return values
 
 
+def read_json_output(path: Path, max_bytes: int) -> Any:
+    """Parse a JSON file a submission wrote; InvalidOutput if it is not one under the cap.
+
+    Setters' checks (reference/<slug>/checks.py) read the files they check with this.
+    """
+    raw = read_untrusted_file(path, max_bytes)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidOutput(f"{path.name} is not valid JSON") from None
+
+
 def read_function_results(folder: Path, n_calls: int, max_bytes: int) -> list[dict[str, Any]]:
     """Read the harness's results.json: one {"ok": bool, "value"|"error": ...} per call."""
-    raw = read_untrusted_file(folder / "results.json", max_bytes)
-    try:
-        results = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidOutput("results.json is not valid JSON") from None
+    results = read_json_output(folder / "results.json", max_bytes)
     if not isinstance(results, list) or len(results) != n_calls:
         raise InvalidOutput(f"results.json must list {n_calls} results")
     if not all(isinstance(item, dict) and isinstance(item.get("ok"), bool) for item in results):

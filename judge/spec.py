@@ -79,6 +79,10 @@ CLASS_PROBABILITY_METRICS = frozenset({"log_loss"})
 FUNCTION_METRICS: dict[str, Literal["max", "min"]] = {"cases": "max"}
 
 
+# A Python name: a function, an attribute, a template parameter.
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -147,9 +151,7 @@ class OutputSpec(_Strict):
 class FunctionSpec(_Strict):
     """The functions a function-kind submission must define, and how answers are compared."""
 
-    names: Annotated[
-        list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]], Field(min_length=1)
-    ]
+    names: Annotated[list[Annotated[str, Field(pattern=IDENTIFIER)]], Field(min_length=1)]
     compare: Literal["exact", "allclose"] = "exact"
     rtol: Annotated[float, Field(ge=0)] = 1e-7
     atol: Annotated[float, Field(ge=0)] = 0.0
@@ -214,10 +216,8 @@ class BanRule(_Strict):
 
     api: str | None = None
     construct_: Literal["loop"] | None = Field(None, alias="construct")
-    attribute: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
-    inside: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
-        default_factory=list
-    )
+    attribute: Annotated[str, Field(pattern=IDENTIFIER)] | None = None
+    inside: list[Annotated[str, Field(pattern=IDENTIFIER)]] = Field(default_factory=list)
     why: str = ""
 
     @model_validator(mode="after")
@@ -243,11 +243,15 @@ class BanRule(_Strict):
 
 
 class PartSpec(_Strict):
-    """One scored part of a problem: some of its functions, quiz items, or its metric.
+    """One scored part of a problem: some of its functions, quiz items, its metric, or
+    a setter's check of what the run wrote beside its predictions.
 
     A functions or items part is all-or-nothing over its hidden calls or items unless
     `partial: proportional`; a metric part scales between its baseline and target
     (those of `scoring` when it gives none) or is all-or-nothing on the pass threshold.
+    A check part (train-predict) names a function of `reference/<slug>/checks.py`
+    that reads the run's output folder and says what is wrong, or nothing; it is
+    all-or-nothing.
     """
 
     id: Annotated[str, Field(pattern=PART_ID)]
@@ -256,6 +260,9 @@ class PartSpec(_Strict):
     functions: list[str] = Field(default_factory=list, description="function kind")
     items: list[str] = Field(default_factory=list, description="quiz kind")
     metric: bool = Field(False, description="train-predict: the problem's metric")
+    check: Annotated[str, Field(pattern=IDENTIFIER)] | None = Field(
+        None, description="train-predict: a function of reference/<slug>/checks.py"
+    )
     partial: Literal["none", "proportional"] = "none"
     baseline: float | None = None
     target: float | None = None
@@ -263,16 +270,19 @@ class PartSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_check(self) -> PartSpec:
-        given = [name for name in ("functions", "items", "metric") if getattr(self, name)]
+        given = [n for n in ("functions", "items", "metric", "check") if getattr(self, n)]
         if len(given) != 1:
-            raise ValueError(f"part {self.id}: give exactly one of functions, items or metric")
+            raise ValueError(
+                f"part {self.id}: give exactly one of functions, items, metric or check"
+            )
         if (self.baseline is None) != (self.target is None):
             raise ValueError(f"part {self.id}: baseline and target must be given together")
         if self.baseline is not None and (not self.metric or self.baseline == self.target):
             raise ValueError(f"part {self.id}: baseline and target scale a metric part, and differ")
-        if self.metric and self.partial != "none":
+        if (self.metric or self.check) and self.partial != "none":
             raise ValueError(
-                f"part {self.id}: a metric part scales; partial is for calls and items"
+                f"part {self.id}: a metric part scales and a check part is all-or-nothing; "
+                "partial is for calls and items"
             )
         return self
 
@@ -472,6 +482,8 @@ class ProblemSpec(_Strict):
             raise ValueError("parts: only a quiz part checks items")
         if any(part.metric for part in self.parts) and self.kind != "train-predict":
             raise ValueError("parts: only a train-predict part checks the metric")
+        if any(part.check for part in self.parts) and self.kind != "train-predict":
+            raise ValueError("parts: only a train-predict part runs a setter's check")
         return self
 
     @property
@@ -621,9 +633,7 @@ class QuizItem(_Strict):
     type: Literal["single", "multiple", "integer", "number", "shape", "text"]
     points: Annotated[float, Field(gt=0, le=100)]
     prompt: Annotated[str, Field(min_length=3)]
-    params: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], QuizParam] = Field(
-        default_factory=dict
-    )
+    params: dict[Annotated[str, Field(pattern=IDENTIFIER)], QuizParam] = Field(default_factory=dict)
     options: dict[Annotated[str, Field(pattern=r"^[a-z]$")], str] = Field(default_factory=dict)
     tolerance: QuizTolerance | None = None
     choices: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)

@@ -64,6 +64,7 @@ from judge.errors import InvalidOutput, InvalidSource, JudgeError, SandboxError,
 from judge.harness import leak_scan
 from judge.kinds import DataCheck, get_kind
 from judge.kinds.quiz import ANSWER_MODULE
+from judge.kinds.train_predict import CHECKS_MODULE
 from judge.outputs import read_untrusted_file
 from judge.runner import Judge, as_result, run_submission
 from judge.sandbox import cold
@@ -395,6 +396,8 @@ def check_reference_layout(report: ProblemReport, problem: Problem) -> Path | No
             continue  # the reference that gives expected values, kept apart from submissions
         if not problem.spec.runs and entry.name == ANSWER_MODULE:
             continue  # a quiz's answer functions, checked with its data
+        if entry.name == CHECKS_MODULE and any(part.check for part in problem.spec.parts):
+            continue  # the setter's checks of a run's other outputs, checked with its data
         if entry.is_dir() and entry.name not in VERDICT_FOLDERS:
             report.error(
                 "files",

@@ -66,8 +66,9 @@ def test_the_bundle_holds_no_hidden_row(bundle: Path, tmp_path: Path) -> None:
         hashes = {h: slug for h in hidden_row_hashes(hidden)}
         widths = {hidden.hidden_X.shape[1]}
         assert leak_scan.scan([tmp_path], hashes, widths) == []
-        # The scan does find rows that are there: the public training rows.
-        train = {leak_scan.row_hash(r): slug for r in leak_scan.rows_of(hidden.train_X)}
+        # The scan does find rows that are there: the practice draw's training rows.
+        practice = draw_train_predict(spec, BANK.datasets_dir, SECRET, purpose="practice")
+        train = {leak_scan.row_hash(r): slug for r in leak_scan.rows_of(practice.train_X)}
         assert leak_scan.scan([tmp_path / "practice" / slug / "data"], train, widths)
 
 

@@ -129,3 +129,51 @@ def spec_metric(name: str) -> object:
     from judge.spec import MetricSpec
 
     return MetricSpec(name=name, direction="min")
+
+
+def test_the_practice_training_rows_come_from_the_practice_draw(tmp_path: Path) -> None:
+    """Train and test rows share one draw: a recipe that picks its structure per draw
+    (which features matter) would otherwise make practice labels look random."""
+    problem = BANK.problem("threshold")
+    fetch_problem(problem, BANK, SECRET, tmp_path / "p")
+    practice = draw_train_predict(problem.spec, BANK.datasets_dir, SECRET, purpose="practice")
+    assert np.array_equal(np.load(tmp_path / "p" / "data" / "train_X.npy"), practice.train_X)
+    judged = draw_train_predict(problem.spec, BANK.datasets_dir, SECRET)
+    assert not np.array_equal(practice.train_X, judged.train_X)
+
+
+@pytest.mark.slow
+def test_the_bank_reference_is_accepted_on_its_practice_folder(tmp_path: Path) -> None:
+    """early-stop-best draws which features decide the class per draw: its reference must
+    still be accepted at home, and a loop without the patience reset loses its part."""
+    root = Path(__file__).resolve().parents[1]
+    env = {"JUDGE_BANK": str(root), "JUDGE_SECRET": "practice-tests"}
+    from judge.cli import app
+
+    def run(*args: str) -> dict[str, object]:
+        out = CliRunner().invoke(app, list(args), env=env)
+        assert out.exit_code == 0, out.output
+        return dict(json.loads(out.stdout)) if args[0] == "check" else {}
+
+    folder = tmp_path / "early-stop-best"
+    run("fetch", "early-stop-best", str(folder))
+    reference = root / "reference" / "early-stop-best"
+    accepted = run(
+        "check",
+        "early-stop-best",
+        str(reference / "accepted" / "solution.py"),
+        "--folder",
+        str(folder),
+        "--json",
+    )
+    assert accepted["verdict"] == "AC", accepted["message"]
+    early = run(
+        "check",
+        "early-stop-best",
+        str(reference / "wrong_answer" / "no_patience_reset.py"),
+        "--folder",
+        str(folder),
+        "--json",
+    )
+    points = {part["id"]: part["points"] for part in early["parts"]}  # type: ignore[union-attr]
+    assert points == {"best-weights": 70.0, "stopping": 0.0}

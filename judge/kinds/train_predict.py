@@ -3,14 +3,21 @@
 The sandbox sees `train_X.npy`, `train_y.npy` and `test_X.npy` (the hidden split's
 inputs) and runs the submission as a script; the hidden labels stay in the judge.
 The scorer reads the predictions file the output contract names and computes the
-problem's metric on each part of the hidden split. A practice folder holds the
-training rows of the judge's draw and a separate practice draw of inputs with their
-labels (`test_y.npy`, never the hidden ones); a practice check (`judge check`) adds a
-confusion matrix or a residual summary, which the hidden data never gets.
+problem's metric on each part of the hidden split. A practice folder holds a draw
+apart from the judge's: training rows, test inputs and their labels (`test_y.npy`,
+never the hidden ones); a practice check (`judge check`) adds a confusion matrix or a
+residual summary, which the hidden data never gets.
+
+A part may name a setter's check instead of the metric: a function of the trusted
+`reference/<slug>/checks.py` that reads the run's output folder (a training log the
+statement asks for, say) and returns None when what it checks holds, else a one-line
+message; it reads the submission's files with judge.outputs (InvalidOutput when one
+is missing or malformed, which fails that part only). The scorer process imports it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +33,7 @@ from judge.data import (
     public_indices,
     write_public_train_predict,
 )
-from judge.errors import InvalidOutput, InvalidSource, JudgeError, ScorerError
+from judge.errors import InvalidOutput, InvalidSource, JudgeError, ScorerError, SpecError
 from judge.kinds import DataCheck, Memo, Note, Staged, practice_public, register, split_parts
 from judge.outputs import read_predictions
 from judge.sandbox.base import CODE_DIR
@@ -35,6 +42,58 @@ from judge.spec import TRAIN_PREDICT, Problem, ProblemSpec
 
 # The labels of a practice folder's test_X.npy (a practice draw, never the hidden one).
 PRACTICE_LABELS = "test_y.npy"
+# The setter's checks of a run's other outputs, in the problem's reference folder.
+CHECKS_MODULE = "checks.py"
+
+
+def checks_file(problem: Problem) -> str | None:
+    """The path of the problem's checks module when a part runs a check, else None.
+
+    SpecError when a part names a check the module does not define.
+    """
+    names = [part.check for part in problem.spec.parts if part.check]
+    if not names:
+        return None
+    path = problem.reference_folder / CHECKS_MODULE
+    module = _import_checks(str(path), problem.id)
+    for name in names:
+        if not callable(getattr(module, name, None)):
+            raise SpecError(f"{path}: no check function {name}() for a part of {problem.id}")
+    return str(path)
+
+
+def _import_checks(path: str, slug: str) -> Any:
+    """Import a checks module by path; SpecError if it is missing or fails to import."""
+    if not Path(path).is_file():
+        raise SpecError(f"{path}: the problem's checks are missing")
+    module_spec = importlib.util.spec_from_file_location(f"_judge_checks_{slug}", path)
+    if module_spec is None or module_spec.loader is None:
+        raise SpecError(f"{path}: cannot load the checks")
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise SpecError(f"{path}: failed to import: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def run_check(path: str, slug: str, name: str, output: Path) -> str | None:
+    """Run one setter's check on a run's output folder: None if it holds, else why not.
+
+    A file the check reads that is missing or malformed fails the check with its
+    message; the check's own failure is a ScorerError (the setter's bug, not the run's).
+    """
+    try:
+        module = _import_checks(path, slug)
+    except SpecError as exc:
+        raise ScorerError(str(exc)) from None
+    try:
+        message = getattr(module, name)(output)
+    except InvalidOutput as exc:
+        return str(exc)
+    if message is not None and not isinstance(message, str):
+        raise ScorerError(f"{path}: {name}() returned {type(message).__name__}, not str or None")
+    return message
 
 
 CONFUSION_CLASSES = 10  # larger confusion matrices are not shown
@@ -123,31 +182,42 @@ class TrainPredict:
         drawn = draw_train_predict(spec, bank.datasets_dir, secret, contestant=contestant)
         write_public_train_predict(drawn, data, include_test=True)
         public = public_indices(spec, secret, contestant).tolist()
-        return Staged(["-I", f"{CODE_DIR}/submission.py"], drawn.hidden_y.tolist(), public)
+        labels = drawn.hidden_y.tolist()
+        checks = checks_file(problem)
+        truth = labels if checks is None else {"labels": labels, "checks": checks}
+        return Staged(["-I", f"{CODE_DIR}/submission.py"], truth, public)
 
     def score(
         self, spec: ProblemSpec, output: Path, truth: Any, public: list[int], max_bytes: int
     ) -> Scores:
         assert spec.output is not None
-        practice = isinstance(truth, dict)  # a practice check: its folder's own labels
-        labels = np.asarray(truth["labels"] if practice else truth)
+        given = truth if isinstance(truth, dict) else {"labels": truth}
+        practice = bool(given.get("practice"))  # a practice check: its folder's own labels
+        labels = np.asarray(given["labels"])
         predictions = read_predictions(output, spec.output, len(labels), max_bytes)
         private_rows, public_rows = split_parts(len(labels), public)
         name = spec.metric.name
         private = compute_metric(name, labels[private_rows], predictions[private_rows])
         public_value = compute_metric(name, labels[public_rows], predictions[public_rows])
-        parts = tuple(
-            PartMeasure(
-                part.id,
-                private,
-                public_value,
-                f"{name} = {private:.4f}",
-                f"{name} = {public_value:.4f} on the public part",
+        parts = []
+        for part in spec.parts:
+            if part.check:
+                why = run_check(str(given["checks"]), spec.id, part.check, output)
+                message = why or "holds"
+                value = 1.0 if why is None else 0.0
+                parts.append(PartMeasure(part.id, value, value, message, message))
+                continue
+            parts.append(
+                PartMeasure(
+                    part.id,
+                    private,
+                    public_value,
+                    f"{name} = {private:.4f}",
+                    f"{name} = {public_value:.4f} on the public part",
+                )
             )
-            for part in spec.parts
-        )
         notes = practice_summary(spec, labels, predictions) if practice else []
-        return Scores(private, public_value, parts, notes=tuple(notes))
+        return Scores(private, public_value, tuple(parts), notes=tuple(notes))
 
     def load(
         self, problem: Problem, bank: Bank, secret: Secret, contestant: str | None, memo: Memo
@@ -176,6 +246,10 @@ class TrainPredict:
                 Note("error", "leaks", f"{recipe}: the hidden rows do not depend on the secret")
             )
         notes += _metric_undefined(problem, data, secret)
+        try:
+            checks_file(problem)
+        except SpecError as exc:
+            notes.append(Note("error", "spec", str(exc)))
         public_rows = {"public training rows": data.train_X}
         try:
             practice = draw_train_predict(spec, bank.datasets_dir, secret, purpose="practice")
@@ -185,12 +259,13 @@ class TrainPredict:
         return DataCheck(notes, data.hidden_X, public_rows)
 
     def write_practice(self, problem: Problem, bank: Bank, secret: Secret, folder: Path) -> None:
-        """The judge's training rows, and a practice draw of inputs (`test_X.npy`) with
-        their labels (`test_y.npy`): a draw apart from the hidden one, so nothing leaks."""
+        """A practice draw, apart from the judge's: its training rows, its test inputs
+        (`test_X.npy`) and their labels (`test_y.npy`). Train and test come from one draw,
+        so they share what the recipe picks per draw (which features matter, how), and
+        nothing of the judge's draw leaves it."""
         spec = problem.spec
-        train = draw_train_predict(spec, bank.datasets_dir, secret)
         practice = draw_train_predict(spec, bank.datasets_dir, secret, purpose="practice")
-        write_public_train_predict(train, folder, include_test=False)
+        write_public_train_predict(practice, folder, include_test=False)
         np.save(folder / "test_X.npy", practice.hidden_X, allow_pickle=False)
         np.save(folder / PRACTICE_LABELS, practice.hidden_y, allow_pickle=False)
 
@@ -210,7 +285,7 @@ class TrainPredict:
         for name, array in arrays.items():
             np.save(data / name, array, allow_pickle=False)
         command = ["-I", f"{CODE_DIR}/submission.py"]
-        truth = {"labels": labels.tolist(), "practice": True}
+        truth = {"labels": labels.tolist(), "practice": True, "checks": checks_file(problem)}
         return Staged(command, truth, practice_public(len(labels)))
 
     def item_count(self, spec: ProblemSpec) -> int | None:

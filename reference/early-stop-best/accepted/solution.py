@@ -9,6 +9,7 @@ total instead of PATIENCE in a row.
 """
 
 import copy
+import json
 import os
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def accuracy(inputs, labels):
 
 best_accuracy = -1.0
 best_epoch = -1
+history = []  # validation accuracy of every epoch, for early_stopping.json
 best_state = None
 epochs_without_improvement = 0
 for epoch in range(MAX_EPOCHS):
@@ -64,6 +66,7 @@ for epoch in range(MAX_EPOCHS):
     optimizer.step()
 
     val_accuracy = accuracy(val_X, val_y)
+    history.append(val_accuracy)
     if val_accuracy > best_accuracy:
         best_accuracy = val_accuracy
         best_epoch = epoch
@@ -88,3 +91,6 @@ with torch.no_grad():
 
 OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
 np.save(OUTPUT_DIR / "predictions.npy", predictions.numpy().astype(np.int64))
+(OUTPUT_DIR / "early_stopping.json").write_text(
+    json.dumps({"val_accuracy": history, "best_epoch": best_epoch})
+)

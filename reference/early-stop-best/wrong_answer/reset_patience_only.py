@@ -4,6 +4,7 @@ Training now runs PATIENCE epochs past the best epoch, and the restored weights 
 those of the last epoch, deep in overfitting the noisy labels.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def accuracy(inputs, labels):
 
 best_accuracy = -1.0
 best_epoch = -1
+history = []  # validation accuracy of every epoch, for early_stopping.json
 best_state = None
 epochs_without_improvement = 0
 for epoch in range(MAX_EPOCHS):
@@ -59,6 +61,7 @@ for epoch in range(MAX_EPOCHS):
     optimizer.step()
 
     val_accuracy = accuracy(val_X, val_y)
+    history.append(val_accuracy)
     if val_accuracy > best_accuracy:
         best_accuracy = val_accuracy
         best_epoch = epoch
@@ -83,3 +86,6 @@ with torch.no_grad():
 
 OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
 np.save(OUTPUT_DIR / "predictions.npy", predictions.numpy().astype(np.int64))
+(OUTPUT_DIR / "early_stopping.json").write_text(
+    json.dumps({"val_accuracy": history, "best_epoch": best_epoch})
+)
