@@ -2,10 +2,10 @@
 
 A practice folder holds the statement, the starter, `problem.json` (limits, output
 contract, metric and threshold) and public data, which the problem's kind writes
-(judge.kinds): for train-predict, a practice draw apart from the judge's (training
-rows, test inputs and their labels; the hidden labels are never written). Reference solutions and the hidden split never leave the judge.
-Folders and zips are built in a staging place and renamed into position, so a
-failure leaves nothing half-written.
+(judge.kinds): for train-predict, a practice draw apart from the judge's (training rows,
+test inputs and their labels; the hidden labels are never written). Reference solutions
+and the hidden split never leave the judge. Folders and zips are built in a staging
+place and renamed into position, so a failure leaves nothing half-written.
 """
 
 from __future__ import annotations

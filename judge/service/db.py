@@ -1,4 +1,11 @@
-"""The database engine: SQLite in WAL mode by default, any SQLAlchemy URL otherwise."""
+"""The database engine: SQLite in WAL mode by default, PostgreSQL (psycopg 3) to scale out.
+
+Both run the same models and migrations. What differs is kept here: SQLite serialises
+writers with BEGIN IMMEDIATE; PostgreSQL takes transaction-level advisory locks where
+the service needs one writer at a time (the reaper, and the insertion of events, so
+that events commit in the order of their ids and a reader that follows ids never
+skips one that commits late).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 # A writer waits this long for another's lock before SQLite says "database is locked".
@@ -16,6 +23,29 @@ SQLITE_BUSY_MS = 30_000
 # waits for a connection (and times out) while another thread holds one to compute.
 POOL_SIZE = 20
 POOL_OVERFLOW = 40
+
+# Advisory lock keys (PostgreSQL): one process reaps at a time; events commit in id order.
+REAPER_LOCK = 0x4A5F0001
+EVENT_ORDER_LOCK = 0x4A5F0002
+
+
+def is_postgres(bind: Session | Connection) -> bool:
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    return dialect.name == "postgresql"
+
+
+def try_lock(session: Session, key: int) -> bool:
+    """Take a transaction-level advisory lock if free (PostgreSQL); SQLite: always True,
+    since its write transactions are serialised already."""
+    if not is_postgres(session):
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
+
+
+def lock(connection: Connection, key: int) -> None:
+    """Wait for a transaction-level advisory lock (PostgreSQL); nothing on SQLite."""
+    if is_postgres(connection):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def make_engine(url: str) -> Engine:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Connection,
     DateTime,
     ForeignKey,
     Index,
@@ -22,9 +23,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from judge.service.db import EVENT_ORDER_LOCK, lock
 
 
 def utcnow() -> datetime:
@@ -167,6 +171,14 @@ class Event(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@event.listens_for(Event, "before_insert")
+def _events_commit_in_id_order(_mapper: Any, connection: Connection, _target: Event) -> None:
+    """On PostgreSQL, hold a lock from an event's insertion to the commit: ids are taken
+    and committed in one order, so a reader that asks for ids above the last it saw
+    never misses an event a slower transaction commits later. (SQLite: one writer.)"""
+    lock(connection, EVENT_ORDER_LOCK)
 
 
 class WorkerBeat(Base):

@@ -1,12 +1,15 @@
 """The run queue, kept in the `run` table: the database is the truth, nothing else.
 
 A worker claims the oldest queued run with a compare-and-set update (state queued ->
-running, with a fresh lease token), renews the lease while it judges, and writes the
-result only while its token is still the run's (a fenced write): a worker that was
-stopped past its lease and resumed finds its token gone and changes nothing. The
-reaper requeues runs whose lease expired; a run tried `max_tries` times becomes
-`error` ("judging failed, not your fault") and is not charged. Every change a
-contestant should see is written with an `event` row in the same transaction.
+running, with a fresh lease token; on PostgreSQL the candidates are read FOR UPDATE SKIP
+LOCKED, so racing workers take different runs instead of waiting on one), renews the
+lease while it judges, and writes the result only while its token is still the run's (a
+fenced write): a worker that was stopped past its lease and resumed finds its token gone
+and changes nothing. The reaper requeues runs whose lease expired (on PostgreSQL one
+reaper at a time, under an advisory lock; SQLite's write lock does that already); a run
+tried `max_tries` times becomes `error` ("judging failed, not your fault") and is not
+charged. Every change a contestant should see is written with an `event` row in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from judge.service.db import write_transaction
+from judge.service.db import REAPER_LOCK, try_lock, write_transaction
 from judge.service.models import Event, Run, RunState, Submission, utcnow
 
 Sessions = Callable[[], Session]
@@ -55,6 +58,7 @@ def claim(sessions: Sessions, worker: str, lease_s: float) -> Claim | None:
             .where(Run.state == RunState.QUEUED)
             .order_by(Run.queued_at, Run.id)
             .limit(CLAIM_CANDIDATES)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders nothing
         ).all()
         for run_id in candidates:
             token = secrets.token_hex(16)
@@ -150,6 +154,8 @@ def reap(sessions: Sessions, max_tries: int) -> int:
     """Requeue every running run whose lease expired (ERROR after max_tries); return how many."""
     moved = 0
     with write_transaction(sessions) as session:
+        if not try_lock(session, REAPER_LOCK):
+            return 0  # another process is reaping now
         expired = session.scalars(
             select(Run).where(Run.state == RunState.RUNNING, Run.lease_expires_at < utcnow())
         ).all()

@@ -1,4 +1,8 @@
-"""Shared pieces of the service tests: a migrated SQLite database with users and runs."""
+"""Shared pieces of the service tests: a migrated database with users and runs.
+
+`db_url` is a SQLite file; `postgres` is a real PostgreSQL server for the session
+(tests/service/servers.py), and `any_db_url` runs a test on both.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from judge.service.accounts import add_user
 from judge.service.db import make_engine, session_factory
 from judge.service.migrate import upgrade
 from judge.service.models import Submission, User
+from tests.service.servers import PostgresServer, start_postgres
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +32,21 @@ def collect_after_each_test() -> Iterator[None]:
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'judge.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """A fresh, migrated database on the session's PostgreSQL server."""
+    url = postgres.new_database()
     upgrade(url)
     return url
 

@@ -58,6 +58,8 @@ class Service:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"})
 
     def db(self, query: str, *args: Any) -> list[Any]:
+        """Run an SQL query (with ? placeholders) on the service's SQLite file."""
+        assert "JUDGE_DATABASE_URL" not in self.env, "db() reads the SQLite file only"
         with sqlite3.connect(self.data / "judge.db", timeout=30) as connection:
             return connection.execute(query, args).fetchall()
 
@@ -68,12 +70,15 @@ def start_service(
     sandbox: str = "process",
     bank: Path = FIXTURE_BANK,
     pool: bool = False,
+    database_url: str | None = None,
 ) -> Service:
+    """`judge serve` on a free port: SQLite in its data folder, or `database_url`."""
     env = {
         **os.environ,
         "JUDGE_BANK": str(bank),
         "JUDGE_LEASE_S": str(LEASE_S),
         "JUDGE_SECRET": "service-tests-secret",
+        **({"JUDGE_DATABASE_URL": database_url} if database_url else {}),
     }
     port = free_port()
     data = tmp_path / "service"

@@ -1,0 +1,132 @@
+"""Real servers for the service tests, from Debian's packages, on 127.0.0.1 and free ports.
+
+`PostgresServer` runs its own cluster in a temporary folder (initdb, then pg_ctl), with
+trust authentication on loopback only, and gives each test a database of its own. As
+root it runs as the `postgres` user the Debian package creates (PostgreSQL refuses to
+run as root). Nothing listens beyond 127.0.0.1, and the server stops with the session.
+
+Without the binaries the tests that need them skip, except under CI=true, where they
+fail: CI installs the packages (scripts/setup-host.sh) and must test the real thing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+POSTGRES_USER = "postgres"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def missing(reason: str) -> None:
+    """Skip, or fail under CI, where every real server must run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run this test against a real server, but: {reason}")
+    pytest.skip(reason)
+
+
+def postgres_bin() -> Path | None:
+    """The newest installed PostgreSQL's bin folder (Debian: /usr/lib/postgresql/N/bin)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parent)
+    return found[-1].parent if found else None
+
+
+class PostgresServer:
+    """One PostgreSQL cluster on 127.0.0.1:port, started and stopped by the tests."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin = bin_dir
+        self.root = Path(tempfile.mkdtemp(prefix="judge-pg-"))
+        self.root.chmod(0o755)
+        self.data = self.root / "data"
+        self.sockets = self.root / "sockets"
+        self.sockets.mkdir()
+        self.port = free_port()
+        self._names = itertools.count(1)
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam(POSTGRES_USER)
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+            os.chown(self.sockets, owner.pw_uid, owner.pw_gid)
+            self._as = ["runuser", "-u", POSTGRES_USER, "--"]
+
+    def _run(self, *command: str) -> None:
+        done = subprocess.run(
+            [*self._as, *command], capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr or done.stdout}")
+
+    def start(self) -> None:
+        self._run(
+            str(self.bin / "initdb"),
+            "-D", str(self.data),
+            "-U", POSTGRES_USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        )  # fmt: skip
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} "
+            "-c fsync=off -c max_connections=200"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D", str(self.data),
+            "-l", str(self.root / "server.log"),
+            "-o", options,
+            "-w", "start",
+        )  # fmt: skip
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{POSTGRES_USER}@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """Create an empty database and return its SQLAlchemy URL."""
+        import psycopg
+
+        name = f"test_{next(self._names)}"
+        dsn = f"host=127.0.0.1 port={self.port} user={POSTGRES_USER} dbname=postgres"
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_postgres() -> PostgresServer:
+    """Start a cluster, or skip (fail under CI) when PostgreSQL or psycopg is missing."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        missing("PostgreSQL is not installed (apt-get install postgresql)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        missing("psycopg is not installed (pip install -e '.[service]')")
+    assert bin_dir is not None
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(POSTGRES_USER)
+        except KeyError:
+            missing("there is no postgres user to run PostgreSQL as")
+    server = PostgresServer(bin_dir)
+    server.start()
+    return server
