@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SANDBOX ?= auto
 JOBS ?= $(shell nproc)
 
-.PHONY: install host image demo serve test test-quick validate lint bench clean
+.PHONY: install host image demo serve stack stack-down test test-quick validate lint bench clean
 
 # torch is pinned exactly: torch==2.13.0 is the CPU build this machine keeps on disk;
 # an open range would pull a CUDA build of several GB.
@@ -33,6 +33,15 @@ demo: install
 serve: install
 	bash scripts/setup-host.sh --light
 	$(VENV)/bin/judge serve --data service-data
+
+# The scaled-out service on this machine: PostgreSQL, Redis, the API on 127.0.0.1 (port
+# STACK_PORT, default 8000) and Celery workers (STACK_WORKERS, default 2), in the background,
+# with their data in .stack/; `make stack-down` stops them (scripts/stack.sh).
+stack: install
+	bash scripts/stack.sh up
+
+stack-down:
+	bash scripts/stack.sh down
 
 test: install host
 	$(PY) -m pytest -q

@@ -906,8 +906,15 @@ def _service_settings(data: Path, **overrides: object) -> Any:
         from judge.service.config import load_settings
     except ImportError as exc:
         fail(f"the service is not installed ({exc.name}): pip install 'olympiad-judge[service]'", 2)
+    from pydantic import ValidationError
+
     bank = current_bank()
-    return load_settings(data, {"bank_dir": bank.root, **overrides})
+    try:
+        return load_settings(data, {"bank_dir": bank.root, **overrides})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        fail(f"service settings: {where + ': ' if where else ''}{first['msg']}", 2)
 
 
 @app.command()
@@ -958,12 +965,17 @@ def worker(
     ] = None,
     sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
     no_pool: Annotated[bool, typer.Option("--no-pool", help=NO_POOL_HELP)] = False,
+    pid_dir: Annotated[
+        Path | None,
+        typer.Option(help="Celery workers write worker-N.pid here: the task-running pid."),
+    ] = None,
 ) -> None:
     """Run only the service's workers, beside a `judge serve --workers 0`, until Ctrl-C.
 
-    The web process can then be restarted while the workers go on judging.
+    The web process can then be restarted while the workers go on judging. With
+    JUDGE_DISPATCH=celery they are Celery workers on JUDGE_BROKER_URL, one per slot.
     """
-    settings = _service_settings(data, sandbox=sandbox, pool=not no_pool)
+    settings = _service_settings(data, sandbox=sandbox, pool=not no_pool, pid_dir=pid_dir)
     from judge.service.server import work
 
     try:

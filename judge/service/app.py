@@ -28,6 +28,7 @@ from judge.service.config import ServiceSettings
 from judge.service.contests import RoundFiles
 from judge.service.db import make_engine, session_factory
 from judge.service.deps import LoginRequired
+from judge.service.dispatch import make_dispatcher, publish_after_commit
 from judge.service.errors import Refused
 from judge.service.events import EventHub
 
@@ -41,9 +42,12 @@ def create_app(settings: ServiceSettings, secret: Secret) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.url())
         app.state.sessions = session_factory(engine)
+        dispatcher = make_dispatcher(settings)
+        publish_after_commit(app.state.sessions, dispatcher)
         app.state.events = EventHub(app.state.sessions, web.EVENT_POLL_S)
         yield
         await app.state.events.close()
+        dispatcher.close()
         engine.dispose()
 
     app = FastAPI(title="olympiad judge", version="1", lifespan=lifespan)

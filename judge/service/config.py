@@ -6,8 +6,9 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judge.data import Secret, resolve_secret
 
@@ -23,6 +24,10 @@ class ServiceSettings(BaseModel):
     database_url: SQLAlchemy URL; default an SQLite file in data_dir.
     lease_s: how long a claimed run stays a worker's without a heartbeat.
     max_tries: judging attempts before a run is given up as "judging failed".
+    dispatch: "poll" (workers poll the run table) or "celery" (runs are published to
+        Celery on Redis at `broker_url`; workers are Celery workers).
+    redispatch_s: a run still queued this long after it was published is published
+        again (then after twice as long, and so on, up to 16 times as long).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -36,6 +41,18 @@ class ServiceSettings(BaseModel):
     max_tries: int = Field(default=3, ge=1)
     poll_s: float = Field(default=0.2, gt=0)
     upload_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    dispatch: Literal["poll", "celery"] = "poll"
+    broker_url: str = ""
+    redispatch_s: float = Field(default=60.0, gt=0)
+    pid_dir: Path | None = None  # Celery workers write worker-N.pid here (`make stack`)
+
+    @model_validator(mode="after")
+    def _broker_given(self) -> ServiceSettings:
+        if self.dispatch == "celery" and not self.broker_url:
+            raise ValueError(
+                "JUDGE_DISPATCH=celery needs a broker: set JUDGE_BROKER_URL=redis://host:port/0"
+            )
+        return self
 
     def url(self) -> str:
         """Return the database URL (the SQLite file in data_dir unless one is set)."""
@@ -52,8 +69,9 @@ def load_settings(
     overrides: Mapping[str, object] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ServiceSettings:
-    """Return the settings for `data_dir`: JUDGE_DATABASE_URL, JUDGE_BANK and JUDGE_LEASE_S
-    from the environment, then `overrides` (command-line options)."""
+    """Return the settings for `data_dir`: JUDGE_DATABASE_URL, JUDGE_BANK, JUDGE_LEASE_S,
+    JUDGE_DISPATCH, JUDGE_BROKER_URL and JUDGE_REDISPATCH_S from the environment, then
+    `overrides` (command-line options)."""
     env = os.environ if environ is None else environ
     values: dict[str, object] = {"data_dir": data_dir.resolve()}
     if url := env.get("JUDGE_DATABASE_URL"):
@@ -62,6 +80,12 @@ def load_settings(
         values["bank_dir"] = Path(bank)
     if lease := env.get("JUDGE_LEASE_S"):
         values["lease_s"] = lease
+    if dispatch := env.get("JUDGE_DISPATCH"):
+        values["dispatch"] = dispatch
+    if broker := env.get("JUDGE_BROKER_URL"):
+        values["broker_url"] = broker
+    if redispatch := env.get("JUDGE_REDISPATCH_S"):
+        values["redispatch_s"] = redispatch
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return ServiceSettings.model_validate(values)
 

@@ -158,6 +158,10 @@ class Run(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the run was last published to the broker (JUDGE_DISPATCH=celery), and how
+    # often: the reaper publishes again a run still queued long after (judge.service.dispatch).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dispatches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Event(Base):

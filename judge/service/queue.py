@@ -42,11 +42,18 @@ class Claim:
 
 
 def enqueue(session: Session, submission: Submission) -> Run:
-    """Queue a run of `submission` in the caller's transaction, with its event."""
+    """Queue a run of `submission` in the caller's transaction, with its event.
+
+    The run is marked published now and handed to the dispatcher once the transaction
+    commits (judge.service.dispatch); if that publication is lost, the reaper publishes
+    the run again later.
+    """
     run = Run(submission_id=submission.id, state=RunState.QUEUED)
+    _to_publish(session, run)
     session.add(run)
     session.flush()
     _event(session, run, submission, "queued", {})
+    session.info.setdefault(PUBLISH_KEY, []).append(run.id)
     return run
 
 
@@ -61,25 +68,75 @@ def claim(sessions: Sessions, worker: str, lease_s: float) -> Claim | None:
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders nothing
         ).all()
         for run_id in candidates:
-            token = secrets.token_hex(16)
-            now = utcnow()
-            taken = session.execute(
-                update(Run)
-                .where(Run.id == run_id, Run.state == RunState.QUEUED)
-                .values(
-                    state=RunState.RUNNING,
-                    lease_token=token,
-                    lease_expires_at=now + timedelta(seconds=lease_s),
-                    tries=Run.tries + 1,
-                    worker=worker,
-                    started_at=now,
-                )
-            )
-            if _rowcount(taken) == 1:
-                run = session.get_one(Run, run_id)
-                _event(session, run, None, "running", {"worker": worker})
-                return Claim(run.id, run.submission_id, token, run.tries)
+            if (held := _take(session, run_id, worker, lease_s)) is not None:
+                return held
     return None
+
+
+def claim_run(sessions: Sessions, run_id: int, worker: str, lease_s: float) -> Claim | None:
+    """Take run `run_id` if it is still queued, else None (a duplicate or late message:
+    another worker holds it, or it is done, superseded or given up)."""
+    with write_transaction(sessions) as session:
+        return _take(session, run_id, worker, lease_s)
+
+
+def _take(session: Session, run_id: int, worker: str, lease_s: float) -> Claim | None:
+    """Compare-and-set one run from queued to running for `worker`, with its event."""
+    token = secrets.token_hex(16)
+    now = utcnow()
+    taken = session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.state == RunState.QUEUED)
+        .values(
+            state=RunState.RUNNING,
+            lease_token=token,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            tries=Run.tries + 1,
+            worker=worker,
+            started_at=now,
+        )
+    )
+    if _rowcount(taken) != 1:
+        return None
+    run = session.get_one(Run, run_id)
+    session.refresh(run)
+    _event(session, run, None, "running", {"worker": worker})
+    return Claim(run.id, run.submission_id, token, run.tries)
+
+
+# session.info key: ids of the runs queued in the session's transaction, published to
+# the broker after it commits (judge.service.dispatch).
+PUBLISH_KEY = "judge_runs_to_publish"
+
+
+def _to_publish(session: Session, run: Run) -> None:
+    run.dispatched_at = utcnow()
+    run.dispatches = 1
+
+
+def redispatch_due(sessions: Sessions, after_s: float, now: datetime | None = None) -> list[int]:
+    """The queued runs to publish again, marked published now: those last published
+    `after_s` ago (twice that after the second time, ... up to 16 times). One process
+    at a time on PostgreSQL (the reaper's lock); an empty list when another holds it."""
+    now = now or utcnow()
+    due = []
+    with write_transaction(sessions) as session:
+        if not try_lock(session, REAPER_LOCK):
+            return []
+        waiting = session.execute(
+            select(Run.id, Run.dispatched_at, Run.dispatches).where(Run.state == RunState.QUEUED)
+        ).all()
+        for run_id, dispatched_at, dispatches in waiting:
+            wait = after_s * 2 ** min(max(dispatches - 1, 0), 4)
+            if dispatched_at is None or (now - dispatched_at).total_seconds() >= wait:
+                due.append(run_id)
+        if due:
+            session.execute(
+                update(Run)
+                .where(Run.id.in_(due), Run.state == RunState.QUEUED)
+                .values(dispatched_at=now, dispatches=Run.dispatches + 1)
+            )
+    return due
 
 
 def renew(sessions: Sessions, held: Claim, lease_s: float) -> bool:
@@ -150,18 +207,22 @@ def give_back(
         return state
 
 
-def reap(sessions: Sessions, max_tries: int) -> int:
-    """Requeue every running run whose lease expired (ERROR after max_tries); return how many."""
-    moved = 0
+def reap(sessions: Sessions, max_tries: int) -> dict[int, RunState]:
+    """Requeue every running run whose lease expired (ERROR after max_tries); return
+    each moved run's new state. A requeued run is marked published now: the caller
+    publishes it (judge.service.dispatch), so that a broker's copy of its message, held
+    by a worker that died, is not what it waits for."""
+    moved: dict[int, RunState] = {}
     with write_transaction(sessions) as session:
         if not try_lock(session, REAPER_LOCK):
-            return 0  # another process is reaping now
+            return moved  # another process is reaping now
         expired = session.scalars(
             select(Run).where(Run.state == RunState.RUNNING, Run.lease_expires_at < utcnow())
         ).all()
         for run in expired:
             state = RunState.ERROR if run.tries >= max_tries else RunState.QUEUED
             reason = f"the worker {run.worker} stopped answering (try {run.tries})"
+            published = {"dispatched_at": utcnow(), "dispatches": Run.dispatches + 1}
             changed = session.execute(
                 update(Run)
                 .where(Run.id == run.id, Run.lease_token == run.lease_token)
@@ -171,10 +232,11 @@ def reap(sessions: Sessions, max_tries: int) -> int:
                     lease_expires_at=None,
                     error=reason,
                     finished_at=utcnow() if state is RunState.ERROR else None,
+                    **(published if state is RunState.QUEUED else {}),
                 )
             )
             if _rowcount(changed) == 1:
-                moved += 1
+                moved[run.id] = state
                 _event(session, run, None, str(state), {"reason": reason})
     return moved
 

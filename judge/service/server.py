@@ -31,9 +31,10 @@ from judge.service.accounts import NewUser, add_user
 from judge.service.app import create_app
 from judge.service.config import ServiceSettings, service_secret
 from judge.service.db import make_engine, session_factory
+from judge.service.dispatch import make_dispatcher
 from judge.service.migrate import upgrade
-from judge.service.models import Role, User
-from judge.service.worker import worker_main
+from judge.service.models import Role, RunState, User
+from judge.service.worker import celery_worker, worker_main
 
 log = logging.getLogger(__name__)
 FIRST_ORGANISER = "organiser"
@@ -102,9 +103,14 @@ class Workers:
         self._stopping = False
 
     def _start(self, index: int) -> None:
+        name = f"{self._host}-{index + 1}"
+        args: tuple[Any, ...] = (self.settings, self.secret, name, self.cores[index])
+        if self.settings.dispatch == "celery":
+            pid_dir = self.settings.pid_dir
+            args += (pid_dir / f"worker-{index + 1}.pid" if pid_dir else None,)
         process = self._spawn.Process(
-            target=worker_main,
-            args=(self.settings, self.secret, f"{self._host}-{index + 1}", self.cores[index]),
+            target=celery_worker if self.settings.dispatch == "celery" else worker_main,
+            args=args,
             name=f"judge-worker-{index + 1}",
         )
         process.start()
@@ -208,12 +214,23 @@ def work(settings: ServiceSettings, workers: int, announce: Callable[[str], None
 def _keep(
     sessions: queue.Sessions, settings: ServiceSettings, workers: Workers, stop: threading.Event
 ) -> None:
-    """Requeue runs whose lease expired and replace dead workers, until `stop`."""
-    while not stop.wait(min(1.0, settings.lease_s / 3)):
-        try:
-            moved = queue.reap(sessions, settings.max_tries)
-            if moved:
-                log.warning("requeued %d run(s) whose worker stopped answering", moved)
-            workers.restart_dead()
-        except Exception:  # a busy database: the next round tries again
-            log.exception("the reaper failed; going on")
+    """Requeue runs whose lease expired, publish again the runs whose message may be
+    lost (celery dispatch), and replace dead workers, until `stop`."""
+    dispatcher = make_dispatcher(settings)
+    try:
+        while not stop.wait(min(1.0, settings.lease_s / 3)):
+            try:
+                moved = queue.reap(sessions, settings.max_tries)
+                if moved:
+                    log.warning("requeued %d run(s) whose worker stopped answering", len(moved))
+                    dispatcher.publish([i for i, s in moved.items() if s == RunState.QUEUED])
+                if settings.dispatch != "poll":
+                    again = queue.redispatch_due(sessions, settings.redispatch_s)
+                    if again:
+                        log.warning("published %d queued run(s) again", len(again))
+                        dispatcher.publish(again)
+                workers.restart_dead()
+            except Exception:  # a busy database: the next round tries again
+                log.exception("the reaper failed; going on")
+    finally:
+        dispatcher.close()

@@ -83,6 +83,21 @@ class Worker:
         held = queue.claim(self.sessions, self.name, self.settings.lease_s)
         if held is None:
             return False
+        self.work_on(held)
+        return True
+
+    def judge_run(self, run_id: int) -> str:
+        """Claim run `run_id` and judge it (Celery's task): "judged", or "skipped" when
+        it is no longer queued (a duplicate or late message: nothing to do)."""
+        held = queue.claim_run(self.sessions, run_id, self.name, self.settings.lease_s)
+        if held is None:
+            log.info("run %s: not queued any more; this message changes nothing", run_id)
+            return "skipped"
+        self.work_on(held)
+        return "judged"
+
+    def work_on(self, held: queue.Claim) -> None:
+        """Judge a claimed run, renewing its lease, and write its result fenced."""
         self._beat("judging", held.run_id)
         renewing = threading.Event()
         heart = threading.Thread(target=self._renew, args=(held, renewing), daemon=True)
@@ -101,7 +116,7 @@ class Worker:
             queue.give_back(
                 self.sessions, held, f"{type(exc).__name__}: {exc}", self.settings.max_tries
             )
-            return True
+            return
         finally:
             renewing.set()
             heart.join()
@@ -111,7 +126,6 @@ class Worker:
         elif not queue.finish(self.sessions, held, outcome):
             log.warning("run %s: the lease was lost before the result; it was dropped", held.run_id)
         self._beat("idle", None)
-        return True
 
     def _judge(self, held: queue.Claim) -> dict[str, Any] | Retry:
         with self.sessions() as session:
@@ -210,3 +224,20 @@ def worker_main(
         pass
     finally:
         engine.dispose()
+
+
+def celery_worker(
+    settings: ServiceSettings,
+    secret: Secret,
+    name: str,
+    cores: tuple[int, ...] | None,
+    pidfile: Path | None = None,
+) -> None:
+    """The entry of a Celery worker process (JUDGE_DISPATCH=celery) started by `judge
+    serve` or `judge worker`: one slot, pinned to its cores (judge.service.tasks)."""
+    logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
+    if cores:
+        os.sched_setaffinity(0, cores)
+    from judge.service.tasks import celery_worker_main
+
+    celery_worker_main(settings, secret, name, cores, pidfile)

@@ -18,7 +18,7 @@ from judge.service.accounts import add_user
 from judge.service.db import make_engine, session_factory
 from judge.service.migrate import upgrade
 from judge.service.models import Submission, User
-from tests.service.servers import PostgresServer, start_postgres
+from tests.service.servers import PostgresServer, RedisServer, start_postgres, start_redis
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +41,14 @@ def postgres() -> Iterator[PostgresServer]:
     server = start_postgres()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    """A fresh redis-server for one test (without persistence)."""
+    server = start_redis()
+    yield server
+    server.remove()
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ def start_service(
     bank: Path = FIXTURE_BANK,
     pool: bool = False,
     database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Service:
     """`judge serve` on a free port: SQLite in its data folder, or `database_url`."""
     env = {
@@ -79,6 +80,7 @@ def start_service(
         "JUDGE_LEASE_S": str(LEASE_S),
         "JUDGE_SECRET": "service-tests-secret",
         **({"JUDGE_DATABASE_URL": database_url} if database_url else {}),
+        **(extra_env or {}),
     }
     port = free_port()
     data = tmp_path / "service"

@@ -1,4 +1,5 @@
-"""Real servers for the service tests, from Debian's packages, on 127.0.0.1 and free ports.
+"""Real servers for the service tests, from Debian's packages, on 127.0.0.1 and free ports:
+PostgreSQL and Redis.
 
 `PostgresServer` runs its own cluster in a temporary folder (initdb, then pg_ctl), with
 trust authentication on loopback only, and gives each test a database of its own. As
@@ -19,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -128,5 +130,80 @@ def start_postgres() -> PostgresServer:
         except KeyError:
             missing("there is no postgres user to run PostgreSQL as")
     server = PostgresServer(bin_dir)
+    server.start()
+    return server
+
+
+class RedisServer:
+    """One redis-server on 127.0.0.1:port, in the foreground of a child process.
+
+    Persistence is off unless asked (`appendonly`), so a restart without it loses every
+    message, as a flushed or replaced broker would.
+    """
+
+    def __init__(self, appendonly: bool = False) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="judge-redis-"))
+        self.port = free_port()
+        self.appendonly = appendonly
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [
+            "redis-server",
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--protected-mode", "yes",
+            "--dir", str(self.root),
+            "--save", "",
+            "--appendonly", "yes" if self.appendonly else "no",
+            "--maxmemory-policy", "noeviction",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if self.command("PING") == "PONG":
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not answer PING")
+
+    def command(self, *words: str) -> str:
+        """Send one command in the inline protocol; return the first reply line."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as connection:
+            connection.sendall((" ".join(words) + "\r\n").encode())
+            reply = connection.recv(4096).decode(errors="replace")
+        return reply.split("\r\n", 1)[0].lstrip("+:")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_redis(appendonly: bool = False) -> RedisServer:
+    """Start redis-server, or skip (fail under CI) when it is not installed."""
+    if shutil.which("redis-server") is None:
+        missing("redis-server is not installed (apt-get install redis-server)")
+    try:
+        import celery  # noqa: F401
+    except ImportError:
+        missing("celery is not installed (pip install -e '.[service]')")
+    server = RedisServer(appendonly)
     server.start()
     return server

@@ -100,7 +100,7 @@ def test_a_worker_that_lost_its_lease_cannot_write_its_late_result(sessions: Ses
     stalled = queue.claim(sessions, "stalled", lease_s=0.05)
     assert stalled is not None
     time.sleep(0.1)
-    assert queue.reap(sessions, max_tries=3) == 1
+    assert len(queue.reap(sessions, max_tries=3)) == 1
     assert not queue.renew(sessions, stalled, lease_s=60)
     fresh = queue.claim(sessions, "fresh", lease_s=60)
     assert fresh is not None and fresh.run_id == run_id and fresh.tries == 2
@@ -137,7 +137,7 @@ def test_the_reaper_gives_up_on_a_run_whose_workers_keep_dying(sessions: Session
     for _ in range(3):
         assert queue.claim(sessions, "dies", lease_s=0.01) is not None
         time.sleep(0.05)
-        assert queue.reap(sessions, max_tries=3) == 1
+        assert len(queue.reap(sessions, max_tries=3)) == 1
     with sessions() as session:
         assert session.scalars(select(Run.state)).one() == RunState.ERROR
         assert queue.queue_stats(session) == {"queued": 0, "running": 0, "oldest_wait_s": 0.0}
@@ -240,7 +240,7 @@ def test_one_reaper_at_a_time_on_postgres(postgres_url: str) -> None:
     time.sleep(0.05)
     with sessions() as other:
         assert try_lock(other, REAPER_LOCK)  # another process is reaping
-        assert queue.reap(sessions, max_tries=3) == 0
+        assert queue.reap(sessions, max_tries=3) == {}
         other.rollback()  # its transaction ends: the lock goes with it
-    assert queue.reap(sessions, max_tries=3) == 1
+    assert len(queue.reap(sessions, max_tries=3)) == 1
     engine.dispose()

@@ -1,0 +1,27 @@
+"""run.dispatched_at and run.dispatches: when a run was published to the broker.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("run") as batch:
+        batch.add_column(sa.Column("dispatched_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("dispatches", sa.Integer(), nullable=False, server_default="0"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("run") as batch:
+        batch.drop_column("dispatches")
+        batch.drop_column("dispatched_at")
