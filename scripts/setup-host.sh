@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine's sandboxes: Debian packages, a running Docker engine, the sandbox image.
 #   setup-host.sh          everything (used by `make test` and CI), with Debian's chromium for
-#                          the scoreboard's browser test and PostgreSQL for the service's tests
+#                          the scoreboard's browser test, PostgreSQL and Redis for the service's tests
 #   setup-host.sh --light  only bubblewrap, plus Docker if an engine already runs (used by `make demo`)
 # Idempotent: what is already there is left alone. Needs root for installs; without root
 # it says what is missing and goes on (the judge then picks another backend).
@@ -21,8 +21,10 @@ if ! $light; then
     command -v debootstrap >/dev/null || need_packages+=(debootstrap)
     # Debian's chromium for the scoreboard's browser test (never a browser download).
     [[ -x /usr/bin/chromium ]] || need_packages+=(chromium)
-    # PostgreSQL for the service's tests on a real server (they start their own cluster).
+    # PostgreSQL and Redis for the service's tests on real servers (they start their own,
+    # on 127.0.0.1 and free ports) and for `make stack`.
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_packages+=(postgresql)
+    command -v redis-server >/dev/null || need_packages+=(redis-server)
 fi
 if ((${#need_packages[@]})); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

@@ -23,7 +23,7 @@ from judge.bank import Bank, find_bank, problem_digest
 from judge.bundle import export_bundle
 from judge.data import Secret
 from judge.errors import SpecError
-from judge.service import api, web
+from judge.service import api, metrics, web
 from judge.service.config import ServiceSettings
 from judge.service.contests import RoundFiles
 from judge.service.db import make_engine, session_factory
@@ -59,6 +59,7 @@ def create_app(settings: ServiceSettings, secret: Secret) -> FastAPI:
     app.state.rounds = RoundFiles(bank, settings.data_dir)
     _errors(app)
     app.get("/healthz")(healthz)
+    app.get("/metrics", response_class=Response)(metrics_endpoint)
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
@@ -113,6 +114,11 @@ class _TooLarge(Exception):
 def healthz() -> dict[str, bool]:
     """Answer 200 once the service accepts submissions."""
     return {"ok": True}
+
+
+def metrics_endpoint(request: Request) -> Response:
+    """The queue and the workers in Prometheus's text format (judge.service.metrics)."""
+    return Response(metrics.render(request.app.state.sessions), media_type=metrics.CONTENT_TYPE)
 
 
 class PracticeZips:

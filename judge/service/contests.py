@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from judge.bank import Bank
+from judge.bank import Bank, problem_digest
 from judge.errors import SpecError
 from judge.rounds.publish import Published, publish
 from judge.rounds.records import Manifest, Record
@@ -59,6 +59,11 @@ class RoundFiles:
         self._kept: dict[Hashable, tuple[Hashable, Any]] = {}
         self._computing: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
+
+    def digest(self, slug: str) -> str:
+        """The problem's digest in this bank (judge.bank.problem_digest), which a worker's
+        copy must match before it judges a run of it."""
+        return problem_digest(self.bank.problem(slug), self.bank)
 
     def load(self, name: str) -> Round:
         with self._lock:
@@ -424,7 +429,7 @@ def rejudge(
         before["public"] = shown.public.ranks()
         if shown.private is not None:
             before["private"] = shown.private.ranks()
-    runs = [queue.rejudge(session, item).id for item in found]
+    runs = [queue.rejudge(session, item, files.digest(item.slug)).id for item in found]
     if row is not None:
         session.add(
             Event(

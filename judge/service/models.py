@@ -162,6 +162,9 @@ class Run(Base):
     # often: the reaper publishes again a run still queued long after (judge.service.dispatch).
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     dispatches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The digest of the problem (judge.bank.problem_digest) in the web process's bank when
+    # the run was queued: a worker whose copy differs refuses to judge the run.
+    problem_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Event(Base):

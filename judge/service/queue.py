@@ -41,14 +41,15 @@ class Claim:
     tries: int
 
 
-def enqueue(session: Session, submission: Submission) -> Run:
+def enqueue(session: Session, submission: Submission, problem_sha256: str | None = None) -> Run:
     """Queue a run of `submission` in the caller's transaction, with its event.
 
     The run is marked published now and handed to the dispatcher once the transaction
     commits (judge.service.dispatch); if that publication is lost, the reaper publishes
-    the run again later.
+    the run again later. problem_sha256: the problem's digest in this process's bank,
+    which the worker's must match.
     """
-    run = Run(submission_id=submission.id, state=RunState.QUEUED)
+    run = Run(submission_id=submission.id, state=RunState.QUEUED, problem_sha256=problem_sha256)
     _to_publish(session, run)
     session.add(run)
     session.flush()
@@ -296,7 +297,7 @@ def queue_places(session: Session) -> dict[int, int]:
     return {run_id: place for place, run_id in enumerate(waiting, 1)}
 
 
-def rejudge(session: Session, submission: Submission) -> Run:
+def rejudge(session: Session, submission: Submission, problem_sha256: str | None = None) -> Run:
     """Supersede the submission's current run and queue a new one (caller commits).
 
     A superseded run still being judged loses its lease: its result is never written.
@@ -306,4 +307,4 @@ def rejudge(session: Session, submission: Submission) -> Run:
         .where(Run.submission_id == submission.id, Run.state != RunState.SUPERSEDED)
         .values(state=RunState.SUPERSEDED, lease_token=None, lease_expires_at=None)
     )
-    return enqueue(session, submission)
+    return enqueue(session, submission, problem_sha256)

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from judge.batch import core_slots, usable_cores
 from judge.data import Secret
-from judge.service import queue
+from judge.service import logs, queue
 from judge.service.accounts import NewUser, add_user
 from judge.service.app import create_app
 from judge.service.config import ServiceSettings, service_secret
@@ -154,6 +154,7 @@ def serve(
     announce: Callable[[Started], None],
 ) -> None:
     """Run the service in the foreground until SIGINT or SIGTERM."""
+    logs.configure("web")
     secret, created, organiser = prepare(settings)
     pool = Workers(settings, secret, workers)
     stop = threading.Event()
@@ -189,6 +190,7 @@ def work(settings: ServiceSettings, workers: int, announce: Callable[[str], None
     They judge from the same database as a `judge serve` elsewhere (with `--workers 0`,
     or with workers of its own); that web process's reaper requeues what they drop.
     """
+    logs.configure("workers")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.url())
     secret, created = service_secret(settings.data_dir)

@@ -101,7 +101,7 @@ def accept(
     try:
         session.add(row)
         session.flush()
-        queue.enqueue(session, row)
+        queue.enqueue(session, row, files.digest(problem))
         session.commit()
     except IntegrityError:  # the same key, sent twice at once: the other one won
         session.rollback()

@@ -9,6 +9,7 @@ the queue; SIGTERM or Ctrl-C gives the current run back without counting a try.
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import logging
 import multiprocessing
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from judge.bank import Bank, find_bank
@@ -32,15 +34,17 @@ from judge.data import Secret
 from judge.errors import InvalidSource, JudgeError
 from judge.runner import Judge, unjudged_result
 from judge.sandbox import open_sandbox
-from judge.service import queue
+from judge.service import logs, queue
 from judge.service.config import ServiceSettings
 from judge.service.contests import RoundFiles
 from judge.service.db import make_engine, session_factory, write_transaction
 from judge.service.models import Round as RoundRow
-from judge.service.models import Submission, User, WorkerBeat, utcnow
+from judge.service.models import Run, Submission, User, WorkerBeat, utcnow
 from judge.verdicts import Retry, Verdict
 
 log = logging.getLogger(__name__)
+# How long a worker waits before it tries an unreachable database again.
+DATABASE_RETRY_S = 1.0
 
 
 class WorkerStopping(BaseException):
@@ -71,11 +75,15 @@ class Worker:
         self._beat("idle", None)
         last_beat = time.monotonic()
         while not self.stopping.is_set():
-            if not self.work_once():
-                if time.monotonic() - last_beat >= self.settings.heartbeat_s:
-                    self._beat("idle", None)
-                    last_beat = time.monotonic()
-                self.stopping.wait(self.settings.poll_s)
+            try:
+                if not self.work_once():
+                    if time.monotonic() - last_beat >= self.settings.heartbeat_s:
+                        self._beat("idle", None)
+                        last_beat = time.monotonic()
+                    self.stopping.wait(self.settings.poll_s)
+            except DBAPIError as exc:  # the database restarts: wait for it, lose nothing
+                log.warning("the database is unreachable (%s); trying again", exc.orig)
+                self.stopping.wait(DATABASE_RETRY_S)
         self._beat("stopped", None)
 
     def work_once(self) -> bool:
@@ -91,16 +99,27 @@ class Worker:
         it is no longer queued (a duplicate or late message: nothing to do)."""
         held = queue.claim_run(self.sessions, run_id, self.name, self.settings.lease_s)
         if held is None:
-            log.info("run %s: not queued any more; this message changes nothing", run_id)
+            with logs.judging(run_id):
+                log.info("run %s: not queued any more; this message changes nothing", run_id)
             return "skipped"
         self.work_on(held)
         return "judged"
 
     def work_on(self, held: queue.Claim) -> None:
-        """Judge a claimed run, renewing its lease, and write its result fenced."""
+        """Judge a claimed run, renewing its lease, and write its result fenced; every
+        log line meanwhile carries the run's id (judge.service.logs)."""
+        with logs.judging(held.run_id):
+            log.info("judging run %s (try %s)", held.run_id, held.tries)
+            self._work_on(held)
+
+    def _work_on(self, held: queue.Claim) -> None:
         self._beat("judging", held.run_id)
         renewing = threading.Event()
-        heart = threading.Thread(target=self._renew, args=(held, renewing), daemon=True)
+        heart = threading.Thread(  # in this context: its lines carry the run id too
+            target=contextvars.copy_context().run,
+            args=(self._renew, held, renewing),
+            daemon=True,
+        )
         heart.start()
         try:
             outcome = self._judge(held)
@@ -125,6 +144,8 @@ class Worker:
             log.warning("run %s: %s; now %s", held.run_id, outcome.reason, state)
         elif not queue.finish(self.sessions, held, outcome):
             log.warning("run %s: the lease was lost before the result; it was dropped", held.run_id)
+        else:
+            log.info("run %s: %s", held.run_id, outcome.get("verdict"))
         self._beat("idle", None)
 
     def _judge(self, held: queue.Claim) -> dict[str, Any] | Retry:
@@ -134,6 +155,16 @@ class Worker:
             slug, filename, content = submission.slug, submission.filename, submission.content
             contest = session.get(RoundRow, submission.round_id) if submission.round_id else None
             round_name = contest.name if contest else None
+            wanted = session.get_one(Run, held.run_id).problem_sha256
+        if wanted is not None and (mine := self.rounds.digest(slug)) != wanted:
+            # Never judge against other data: give the run back for a worker that has
+            # the web's version of the problem (after max_tries: "judging failed").
+            return Retry(
+                slug,
+                f"worker {self.name} holds another version of {slug} "
+                f"({mine[:12]}, the run needs {wanted[:12]}): update its bank",
+                self.judge.sandbox.name,
+            )
         # A round's problems carry the round's public split (judge.rounds.roundfile).
         problem = (
             self.rounds.load(round_name).problems[slug]
@@ -205,7 +236,7 @@ def worker_main(
     settings: ServiceSettings, secret: Secret, name: str, cores: tuple[int, ...] | None
 ) -> None:
     """The entry of a worker process started by `judge serve` (multiprocessing, spawn)."""
-    logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
+    logs.configure(name)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
@@ -235,7 +266,7 @@ def celery_worker(
 ) -> None:
     """The entry of a Celery worker process (JUDGE_DISPATCH=celery) started by `judge
     serve` or `judge worker`: one slot, pinned to its cores (judge.service.tasks)."""
-    logging.basicConfig(level=logging.INFO, format=f"%(levelname)s {name}: %(message)s")
+    logs.configure(name)
     if cores:
         os.sched_setaffinity(0, cores)
     from judge.service.tasks import celery_worker_main

@@ -124,8 +124,11 @@ def stop_service(service: Service) -> str:
     return output
 
 
-def start_workers(service: Service, count: int = 1) -> subprocess.Popen[str]:
-    """`judge worker` beside a `judge serve --workers 0`: workers in a process of their own."""
+def start_workers(
+    service: Service, count: int = 1, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`judge worker` beside a `judge serve --workers 0`: workers in a process of their own
+    (with the service's environment, changed by `env`)."""
     return subprocess.Popen(
         [
             JUDGE,
@@ -138,7 +141,7 @@ def start_workers(service: Service, count: int = 1) -> subprocess.Popen[str]:
             "process",
             "--no-pool",
         ],
-        env=service.env,
+        env={**service.env, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -60,6 +60,10 @@ class PostgresServer:
         self.sockets.mkdir()
         self.port = free_port()
         self._names = itertools.count(1)
+        self._options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} "
+            "-c fsync=off -c max_connections=200"
+        )
         self._as: list[str] = []
         if os.geteuid() == 0:
             owner = pwd.getpwnam(POSTGRES_USER)
@@ -83,15 +87,22 @@ class PostgresServer:
             "--encoding=UTF8",
             "--no-sync",
         )  # fmt: skip
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} "
-            "-c fsync=off -c max_connections=200"
-        )
         self._run(
             str(self.bin / "pg_ctl"),
             "-D", str(self.data),
             "-l", str(self.root / "server.log"),
-            "-o", options,
+            "-o", self._options,
+            "-w", "start",
+        )  # fmt: skip
+
+    def restart(self) -> None:
+        """Stop the server (fast: connections are cut) and start it again."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D", str(self.data),
+            "-l", str(self.root / "server.log"),
+            "-o", self._options,
             "-w", "start",
         )  # fmt: skip
 

@@ -139,6 +139,13 @@ def test_runs_whose_messages_were_flushed_from_redis_are_published_again(
             ids = [upload(client, "s.py", SOLUTION.read_bytes()).json()["id"] for _ in range(4)]
         assert int(redis.command("LLEN", CPU_QUEUE)) >= 4  # published, nobody consumes
         assert redis.command("FLUSHALL") == "OK"  # every message lost
+        time.sleep(0.2)
+        metrics = httpx.get(f"{service.url}/metrics").text
+        assert "judge_queue_depth 4.0" in metrics
+        oldest = next(
+            line for line in metrics.splitlines() if line.startswith("judge_queue_oldest")
+        )
+        assert float(oldest.split()[1]) > 0
         workers = start_workers(service, 1)
         with database() as session:
             run_ids = list(session.scalars(select(Run.id).order_by(Run.id)))
@@ -351,3 +358,54 @@ def test_a_poison_submission_ends_in_error_after_three_tries_without_a_loop(
         assert redis.command("LLEN", CPU_QUEUE) == "0"
     finally:
         stop_service(service)
+
+
+MEDIUM_SOLUTION = (
+    b"import time\ntime.sleep(1.5)\n\ndef add(a, b):\n    return [x + y for x, y in zip(a, b)]\n"
+)
+
+
+@pytest.mark.slow
+def test_redis_and_postgres_restarted_mid_round_lose_and_double_nothing(
+    redis: RedisServer, tmp_path: Path
+) -> None:
+    from tests.service.servers import start_postgres
+
+    postgres = start_postgres()  # its own server: this test restarts it
+    url = postgres.new_database()
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    service = start_service(tmp_path, workers=2, database_url=url, extra_env=celery_env(redis, 2))
+    try:
+        alice = service.add_user("alice")
+        with httpx.Client(
+            base_url=service.url,
+            headers={"Authorization": f"Bearer {alice['token']}"},
+            timeout=30,
+        ) as client:
+            ids = [upload(client, "m.py", MEDIUM_SOLUTION).json()["id"] for _ in range(6)]
+            with sessions() as session:
+                first = session.scalars(select(Run.id).order_by(Run.id)).first()
+            assert first is not None
+            judging_pid(sessions, first)  # judging has begun
+            redis.stop()  # every queued message is lost with it (no persistence)
+            redis.start()
+            postgres.restart()  # every connection is cut
+            restarted = time.monotonic()
+            while client.get("/api/v1/submissions").status_code != 200:
+                assert time.monotonic() - restarted < 15, "the site did not come back"
+                time.sleep(0.2)
+            back_s = time.monotonic() - restarted
+            ids += [upload(client, "s.py", SOLUTION.read_bytes()).json()["id"] for _ in range(2)]
+            verdicts = [wait_judged(client, i, timeout=180)["result"]["verdict"] for i in ids]
+        assert verdicts == ["AC"] * 8
+        with sessions() as session:
+            runs = list(session.scalars(select(Run).order_by(Run.id)))
+        assert len(runs) == 8 and all(run.state == RunState.DONE for run in runs)
+        assert done_events(sessions) == {run.id: 1 for run in runs}
+        assert back_s < 15
+    finally:
+        output = stop_service(service)
+        engine.dispose()
+        postgres.stop()
+    assert "queued run(s) again" in output  # the messages Redis lost were published again

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.service.live import SOLUTION, STARTER, start_service, stop_service
 from tests.service.test_api import upload, wait_judged
@@ -27,6 +28,46 @@ def test_the_service_judges_on_postgres(postgres_url: str, tmp_path: Path) -> No
             verdicts = [wait_judged(client, i)["result"]["verdict"] for i in ids]
         assert verdicts == ["WA"] * 3 + ["AC"] * 3
         assert not (service.data / "judge.db").exists()  # nothing went to SQLite
+        scraped = httpx.get(f"{service.url}/metrics")
+        assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(scraped.text)
+            for sample in family.samples
+        }
+        assert samples[("judge_runs", (("state", "done"),))] == 6
+        assert samples[("judge_queue_depth", ())] == 0
+        assert samples[("judge_queue_oldest_seconds", ())] == 0
+        assert samples[("judge_verdict_latency_seconds_count", ())] == 6
+        assert samples[("judge_verdict_latency_seconds_bucket", (("le", "+Inf"),))] == 6
+        ages = [
+            v for (name, _), v in samples.items() if name == "judge_worker_heartbeat_age_seconds"
+        ]
+        assert len(ages) == 2 and all(0 <= age < 30 for age in ages)
     finally:
         output = stop_service(service)
     assert "Traceback" not in output, output
+
+
+def test_worker_logs_are_json_lines_with_the_run_id(tmp_path: Path) -> None:
+    import json
+
+    service = start_service(tmp_path, workers=1)
+    try:
+        alice = service.add_user("alice")
+        with httpx.Client(
+            base_url=service.url, headers={"Authorization": f"Bearer {alice['token']}"}
+        ) as client:
+            made = upload(client, "solution.py", SOLUTION.read_bytes()).json()
+            judged = wait_judged(client, made["id"])
+    finally:
+        output = stop_service(service)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    about_run = [line for line in lines if line["run"] is not None]
+    assert about_run, output
+    assert judged["result"]["verdict"] == "AC"
+    [run_id] = {line["run"] for line in about_run}  # one submission, one run
+    messages = [line["msg"] for line in about_run if line["run"] == run_id]
+    assert messages[0].startswith(f"judging run {run_id} (try 1)")
+    assert messages[-1] == f"run {run_id}: AC"
+    assert all({"ts", "level", "process", "logger"} <= set(line) for line in lines)

@@ -1,4 +1,5 @@
-"""run.dispatched_at and run.dispatches: when a run was published to the broker.
+"""run.dispatched_at and run.dispatches (when a run was published to the broker), and
+run.problem_sha256 (the problem's digest when the run was queued).
 
 Revision ID: 0004
 Revises: 0003
@@ -19,9 +20,11 @@ def upgrade() -> None:
     with op.batch_alter_table("run") as batch:
         batch.add_column(sa.Column("dispatched_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("dispatches", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("problem_sha256", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("run") as batch:
+        batch.drop_column("problem_sha256")
         batch.drop_column("dispatches")
         batch.drop_column("dispatched_at")
