@@ -409,3 +409,40 @@ def test_redis_and_postgres_restarted_mid_round_lose_and_double_nothing(
         engine.dispose()
         postgres.stop()
     assert "queued run(s) again" in output  # the messages Redis lost were published again
+
+
+@pytest.mark.slow
+def test_a_rejudge_while_running_supersedes_the_old_attempt_and_drops_its_result(
+    postgres_url: str,
+    redis: RedisServer,
+    database: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    service = start_service(
+        tmp_path, workers=2, database_url=postgres_url, extra_env=celery_env(redis)
+    )
+    try:
+        dan, boss = service.add_user("dan"), service.add_user("boss", organiser=True)
+        with service.client(dan["token"]) as client, service.client(boss["token"]) as organiser:
+            made = upload(client, "slow.py", SLOW_SOLUTION).json()
+            with database() as session:
+                old = session.scalars(select(Run.id).where(Run.submission_id == made["id"])).one()
+            judging_pid(database, old)  # the first attempt is being judged
+            assert organiser.post(f"/api/v1/submissions/{made['id']}/rejudge").status_code == 200
+            judged = wait_judged(client, made["id"], timeout=120)
+            time.sleep(5)  # the old attempt finishes its sandbox and tries to write
+            again = client.get(f"/api/v1/submissions/{made['id']}").json()
+        assert judged["result"]["verdict"] == "AC" and again == judged
+        with database() as session:
+            runs = list(
+                session.scalars(select(Run).where(Run.submission_id == made["id"]).order_by(Run.id))
+            )
+        assert [(run.id == old, run.state) for run in runs] == [
+            (True, RunState.SUPERSEDED),
+            (False, RunState.DONE),
+        ]
+        assert runs[0].result is None
+        new = max(run.id for run in runs)
+        assert done_events(database) == {new: 1}
+    finally:
+        stop_service(service)
