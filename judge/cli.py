@@ -969,13 +969,20 @@ def worker(
         Path | None,
         typer.Option(help="Celery workers write worker-N.pid here: the task-running pid."),
     ] = None,
+    resources: Annotated[
+        str | None,
+        typer.Option(help="What the workers offer, comma separated: cpu, gpu (default cpu)."),
+    ] = None,
 ) -> None:
     """Run only the service's workers, beside a `judge serve --workers 0`, until Ctrl-C.
 
     The web process can then be restarted while the workers go on judging. With
     JUDGE_DISPATCH=celery they are Celery workers on JUDGE_BROKER_URL, one per slot.
     """
-    settings = _service_settings(data, sandbox=sandbox, pool=not no_pool, pid_dir=pid_dir)
+    offered = tuple(part.strip() for part in resources.split(",")) if resources else None
+    settings = _service_settings(
+        data, sandbox=sandbox, pool=not no_pool, pid_dir=pid_dir, resources=offered
+    )
     from judge.service.server import work
 
     try:

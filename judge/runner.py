@@ -236,7 +236,11 @@ def run_limits(problem: Problem, cpuset: tuple[int, ...] | None) -> Limits:
     spec = problem.spec.limits
     cores = cpuset if cpuset is not None else tuple(range(spec.cpus))
     return Limits(
-        wall_s=spec.wall_s, memory_mb=spec.memory_mb, cpuset=cores, output_mb=spec.output_mb
+        wall_s=spec.wall_s,
+        memory_mb=spec.memory_mb,
+        cpuset=cores,
+        output_mb=spec.output_mb,
+        gpu=spec.accelerator == "gpu",
     )
 
 

@@ -294,6 +294,9 @@ class LimitsSpec(_Strict):
     memory_mb: Annotated[int, Field(ge=64, le=65536)]
     cpus: Annotated[int, Field(ge=1, le=64)] = 1
     output_mb: Annotated[int, Field(ge=1, le=1024)] = 16
+    accelerator: Literal["cpu", "gpu"] = Field(
+        "cpu", description="gpu: judged only by workers that offer a GPU (the gpu queue)"
+    )
 
 
 # The optional sections of a spec that kinds share; each kind needs some and no other.
@@ -519,6 +522,11 @@ class ProblemSpec(_Strict):
     def cpus(self) -> int:
         """The cores one run takes (1 for a kind that runs nothing: its scoring)."""
         return self.limits.cpus if self.runs else 1
+
+    @property
+    def resource(self) -> str:
+        """What judging a run needs: "gpu" when the limits ask for one, else "cpu"."""
+        return self.limits.accelerator if self.runs else "cpu"
 
     @property
     def scored_parts(self) -> list[PartSpec]:

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from judge.errors import SandboxUnavailable
+
 CODE_DIR = "/sandbox/code"
 DATA_DIR = "/sandbox/data"
 OUTPUT_DIR = "/sandbox/output"
@@ -58,6 +60,8 @@ class Limits:
     """Resource limits of one run.
 
     cpuset: the host cores the run is pinned to; its length is the cpu limit.
+    gpu: the run gets this machine's GPUs (a problem with `limits.accelerator: gpu`);
+        a backend that cannot give them raises SandboxUnavailable.
     """
 
     wall_s: float
@@ -66,6 +70,7 @@ class Limits:
     output_mb: int = 64
     pids: int = 128
     tmp_mb: int = 64
+    gpu: bool = False
 
     @property
     def cpus(self) -> int:
@@ -307,3 +312,21 @@ class TailReader(threading.Thread):
     def text(self) -> str:
         """Return the kept tail, decoded leniently."""
         return self._tail.text()
+
+
+# The device nodes of NVIDIA's driver that a GPU run needs inside its sandbox.
+GPU_DEVICE_GLOBS = ("nvidia[0-9]*", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools")
+
+
+def gpu_devices() -> list[Path]:
+    """This machine's NVIDIA device nodes; empty on a machine without a GPU."""
+    dev = Path("/dev")
+    return sorted({path for pattern in GPU_DEVICE_GLOBS for path in dev.glob(pattern)})
+
+
+def no_gpu(backend: str) -> SandboxUnavailable:
+    """The refusal of a GPU run where there is no GPU to give it."""
+    return SandboxUnavailable(
+        f"this problem needs a GPU, and the {backend} sandbox on this machine has none "
+        "(no /dev/nvidia* devices): judge it on a worker that offers a GPU"
+    )

@@ -51,7 +51,9 @@ from judge.sandbox.base import (
     Mount,
     RunFacts,
     TailReader,
+    gpu_devices,
     last_line,
+    no_gpu,
     output_overflow,
     sandbox_env,
 )
@@ -319,6 +321,12 @@ class BwrapSandbox:
             args += ["--setenv", key, value]
         args += self._system_args
         args += ["--proc", "/proc", "--dev", "/dev"]
+        if limits.gpu:  # the GPU's device nodes, and nothing else of the host's /dev
+            devices = gpu_devices()
+            if not devices:
+                raise no_gpu("bwrap")
+            for device in devices:
+                args += ["--dev-bind", str(device), str(device)]
         size = str(max(limits.tmp_mb, 1) * MIB)  # a tmpfs of size 0 would be unlimited
         for target in SCRATCH_DIRS:
             args += ["--perms", "01777", "--size", size, "--tmpfs", target]

@@ -50,6 +50,8 @@ from judge.sandbox.base import (
     Mount,
     RunFacts,
     Tail,
+    gpu_devices,
+    no_gpu,
     output_overflow,
     sandbox_env,
 )
@@ -61,7 +63,7 @@ try:
     from docker.client import DockerClient, from_env
     from docker.errors import APIError, DockerException, ImageNotFound, NotFound
     from docker.models.containers import Container
-    from docker.types import LogConfig, Ulimit
+    from docker.types import DeviceRequest, LogConfig, Ulimit
     from docker.types import Mount as DockerMount
     from docker.types.daemon import CancellableStream
     from docker.utils import kwargs_from_env
@@ -356,6 +358,11 @@ class DockerSandbox:
         """Create (not start) a container; role: "run" (cold) or "slot" (warm pool)."""
         memory = limits.memory_mb * MIB
         output_cap = limits.output_mb * MIB
+        gpus = []
+        if limits.gpu:  # Docker's GPU request (the NVIDIA container toolkit on the host)
+            if not gpu_devices():
+                raise no_gpu("docker")
+            gpus = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
         tmpfs_options = (
             f"rw,nosuid,nodev,noexec,size={limits.tmp_mb}m,nr_inodes={SCRATCH_MAX_INODES}"
         )
@@ -398,6 +405,7 @@ class DockerSandbox:
                 Ulimit(name="core", soft=0, hard=0),
             ],
             log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+            device_requests=gpus,
             stdin_open=False,
             tty=False,
         )

@@ -280,8 +280,8 @@ class WarmPool:
         env: Mapping[str, str],
     ) -> Handoff | None:
         """Return the hand-off of a run a slot can take, or None to run it cold."""
-        if self.size <= 0 or not self.shape.fits(limits):
-            return None
+        if self.size <= 0 or not self.shape.fits(limits) or limits.gpu:
+            return None  # a GPU run starts cold, with the devices its slot lacks
         if len(command) < 3 or command[0] != self.python or command[1] != "-I":
             return None
         if not command[2].startswith("/"):  # `-c code`, `-m module`: not a script

@@ -26,6 +26,8 @@ from judge.sandbox.base import (
     Mount,
     RunFacts,
     TailReader,
+    gpu_devices,
+    no_gpu,
     output_overflow,
     sandbox_env,
 )
@@ -64,6 +66,8 @@ class ProcessSandbox:
         env: Mapping[str, str],
     ) -> RunFacts:
         log.warning(WARNING)
+        if limits.gpu and not gpu_devices():
+            raise no_gpu("process")
         with tempfile.TemporaryDirectory(prefix="judge-work-") as work:
             table = [(m.target, str(m.source)) for m in mounts] + [(WORK_DIR, work)]
             argv = [_rewrite(arg, table) for arg in command]

@@ -65,6 +65,10 @@ class RoundFiles:
         copy must match before it judges a run of it."""
         return problem_digest(self.bank.problem(slug), self.bank)
 
+    def resource(self, slug: str) -> str:
+        """What judging a run of the problem needs: "cpu", or "gpu" (its queue)."""
+        return self.bank.problem(slug).spec.resource
+
     def load(self, name: str) -> Round:
         with self._lock:
             if name not in self._loaded:
@@ -429,7 +433,10 @@ def rejudge(
         before["public"] = shown.public.ranks()
         if shown.private is not None:
             before["private"] = shown.private.ranks()
-    runs = [queue.rejudge(session, item, files.digest(item.slug)).id for item in found]
+    runs = [
+        queue.rejudge(session, item, files.digest(item.slug), files.resource(item.slug)).id
+        for item in found
+    ]
     if row is not None:
         session.add(
             Event(

@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from judge.service.config import ServiceSettings
-from judge.service.queue import PUBLISH_KEY
+from judge.service.queue import PUBLISH_KEY, Queued
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher(Protocol):
-    def publish(self, run_ids: Sequence[int]) -> None:
+    def publish(self, runs: Sequence[Queued]) -> None:
         """Tell the workers these runs are queued; never raises."""
 
     def close(self) -> None:
@@ -42,7 +42,7 @@ class Dispatcher(Protocol):
 class Polling:
     """Workers poll the run table: nothing to publish."""
 
-    def publish(self, run_ids: Sequence[int]) -> None:
+    def publish(self, runs: Sequence[Queued]) -> None:
         return None
 
     def close(self) -> None:
@@ -55,12 +55,12 @@ class CeleryDispatcher:
     def __init__(self, app: Celery) -> None:
         self.app = app
 
-    def publish(self, run_ids: Sequence[int]) -> None:
-        from judge.service.tasks import CPU_QUEUE, TASK_NAME
+    def publish(self, runs: Sequence[Queued]) -> None:
+        from judge.service.tasks import TASK_NAME
 
-        for run_id in run_ids:
-            try:
-                self.app.send_task(TASK_NAME, args=[run_id], queue=CPU_QUEUE)
+        for run_id, resource in runs:
+            try:  # the queue is named after the resource: cpu, gpu
+                self.app.send_task(TASK_NAME, args=[run_id], queue=resource)
             except Exception as exc:  # the broker is down: the reaper publishes it later
                 log.warning("run %s: not published (%s); the reaper will retry", run_id, exc)
 
@@ -81,9 +81,9 @@ def publish_after_commit(sessions: sessionmaker[Session], dispatcher: Dispatcher
     a rolled-back transaction publishes nothing."""
 
     def committed(session: Session) -> None:
-        run_ids = session.info.pop(PUBLISH_KEY, None)
-        if run_ids:
-            dispatcher.publish(run_ids)
+        runs = session.info.pop(PUBLISH_KEY, None)
+        if runs:
+            dispatcher.publish(runs)
 
     def rolled_back(session: Session, *_: Any) -> None:
         session.info.pop(PUBLISH_KEY, None)

@@ -165,6 +165,8 @@ class Run(Base):
     # The digest of the problem (judge.bank.problem_digest) in the web process's bank when
     # the run was queued: a worker whose copy differs refuses to judge the run.
     problem_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # What judging it needs, and so the broker queue it is published to: "cpu" or "gpu".
+    resource: Mapped[str] = mapped_column(String(8), default="cpu", server_default="cpu")
 
 
 class Event(Base):

@@ -15,10 +15,10 @@ transaction.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -41,53 +41,89 @@ class Claim:
     tries: int
 
 
-def enqueue(session: Session, submission: Submission, problem_sha256: str | None = None) -> Run:
+class Queued(NamedTuple):
+    """A queued run as the broker hears of it: its id, and the queue of its resource."""
+
+    run_id: int
+    resource: str
+
+
+class Moved(NamedTuple):
+    """A run the reaper moved: requeued (QUEUED) or given up (ERROR)."""
+
+    run_id: int
+    state: RunState
+    resource: str
+
+
+def enqueue(
+    session: Session,
+    submission: Submission,
+    problem_sha256: str | None = None,
+    resource: str = "cpu",
+) -> Run:
     """Queue a run of `submission` in the caller's transaction, with its event.
 
     The run is marked published now and handed to the dispatcher once the transaction
     commits (judge.service.dispatch); if that publication is lost, the reaper publishes
     the run again later. problem_sha256: the problem's digest in this process's bank,
-    which the worker's must match.
+    which the worker's must match; resource: what judging needs ("cpu" or "gpu").
     """
-    run = Run(submission_id=submission.id, state=RunState.QUEUED, problem_sha256=problem_sha256)
+    run = Run(
+        submission_id=submission.id,
+        state=RunState.QUEUED,
+        problem_sha256=problem_sha256,
+        resource=resource,
+    )
     _to_publish(session, run)
     session.add(run)
     session.flush()
     _event(session, run, submission, "queued", {})
-    session.info.setdefault(PUBLISH_KEY, []).append(run.id)
+    session.info.setdefault(PUBLISH_KEY, []).append(Queued(run.id, resource))
     return run
 
 
-def claim(sessions: Sessions, worker: str, lease_s: float) -> Claim | None:
-    """Take the oldest queued run for `worker`, or None when the queue is empty."""
+def claim(
+    sessions: Sessions, worker: str, lease_s: float, resources: Sequence[str] = ("cpu",)
+) -> Claim | None:
+    """Take the oldest queued run that `worker` can judge (its resources), or None."""
     with write_transaction(sessions) as session:
         candidates = session.scalars(
             select(Run.id)
-            .where(Run.state == RunState.QUEUED)
+            .where(Run.state == RunState.QUEUED, Run.resource.in_(resources))
             .order_by(Run.queued_at, Run.id)
             .limit(CLAIM_CANDIDATES)
             .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders nothing
         ).all()
         for run_id in candidates:
-            if (held := _take(session, run_id, worker, lease_s)) is not None:
+            if (held := _take(session, run_id, worker, lease_s, resources)) is not None:
                 return held
     return None
 
 
-def claim_run(sessions: Sessions, run_id: int, worker: str, lease_s: float) -> Claim | None:
-    """Take run `run_id` if it is still queued, else None (a duplicate or late message:
-    another worker holds it, or it is done, superseded or given up)."""
+def claim_run(
+    sessions: Sessions,
+    run_id: int,
+    worker: str,
+    lease_s: float,
+    resources: Sequence[str] = ("cpu",),
+) -> Claim | None:
+    """Take run `run_id` if it is still queued and needs a resource `worker` has, else
+    None (a duplicate or late message: another worker holds it, or it is done,
+    superseded or given up; or a message on the wrong queue)."""
     with write_transaction(sessions) as session:
-        return _take(session, run_id, worker, lease_s)
+        return _take(session, run_id, worker, lease_s, resources)
 
 
-def _take(session: Session, run_id: int, worker: str, lease_s: float) -> Claim | None:
+def _take(
+    session: Session, run_id: int, worker: str, lease_s: float, resources: Sequence[str]
+) -> Claim | None:
     """Compare-and-set one run from queued to running for `worker`, with its event."""
     token = secrets.token_hex(16)
     now = utcnow()
     taken = session.execute(
         update(Run)
-        .where(Run.id == run_id, Run.state == RunState.QUEUED)
+        .where(Run.id == run_id, Run.state == RunState.QUEUED, Run.resource.in_(resources))
         .values(
             state=RunState.RUNNING,
             lease_token=token,
@@ -115,26 +151,28 @@ def _to_publish(session: Session, run: Run) -> None:
     run.dispatches = 1
 
 
-def redispatch_due(sessions: Sessions, after_s: float, now: datetime | None = None) -> list[int]:
+def redispatch_due(sessions: Sessions, after_s: float, now: datetime | None = None) -> list[Queued]:
     """The queued runs to publish again, marked published now: those last published
     `after_s` ago (twice that after the second time, ... up to 16 times). One process
     at a time on PostgreSQL (the reaper's lock); an empty list when another holds it."""
     now = now or utcnow()
-    due = []
+    due: list[Queued] = []
     with write_transaction(sessions) as session:
         if not try_lock(session, REAPER_LOCK):
             return []
         waiting = session.execute(
-            select(Run.id, Run.dispatched_at, Run.dispatches).where(Run.state == RunState.QUEUED)
+            select(Run.id, Run.dispatched_at, Run.dispatches, Run.resource).where(
+                Run.state == RunState.QUEUED
+            )
         ).all()
-        for run_id, dispatched_at, dispatches in waiting:
+        for run_id, dispatched_at, dispatches, resource in waiting:
             wait = after_s * 2 ** min(max(dispatches - 1, 0), 4)
             if dispatched_at is None or (now - dispatched_at).total_seconds() >= wait:
-                due.append(run_id)
+                due.append(Queued(run_id, resource))
         if due:
             session.execute(
                 update(Run)
-                .where(Run.id.in_(due), Run.state == RunState.QUEUED)
+                .where(Run.id.in_([q.run_id for q in due]), Run.state == RunState.QUEUED)
                 .values(dispatched_at=now, dispatches=Run.dispatches + 1)
             )
     return due
@@ -208,12 +246,12 @@ def give_back(
         return state
 
 
-def reap(sessions: Sessions, max_tries: int) -> dict[int, RunState]:
+def reap(sessions: Sessions, max_tries: int) -> list[Moved]:
     """Requeue every running run whose lease expired (ERROR after max_tries); return
     each moved run's new state. A requeued run is marked published now: the caller
     publishes it (judge.service.dispatch), so that a broker's copy of its message, held
     by a worker that died, is not what it waits for."""
-    moved: dict[int, RunState] = {}
+    moved: list[Moved] = []
     with write_transaction(sessions) as session:
         if not try_lock(session, REAPER_LOCK):
             return moved  # another process is reaping now
@@ -237,7 +275,7 @@ def reap(sessions: Sessions, max_tries: int) -> dict[int, RunState]:
                 )
             )
             if _rowcount(changed) == 1:
-                moved[run.id] = state
+                moved.append(Moved(run.id, state, run.resource))
                 _event(session, run, None, str(state), {"reason": reason})
     return moved
 
@@ -297,7 +335,12 @@ def queue_places(session: Session) -> dict[int, int]:
     return {run_id: place for place, run_id in enumerate(waiting, 1)}
 
 
-def rejudge(session: Session, submission: Submission, problem_sha256: str | None = None) -> Run:
+def rejudge(
+    session: Session,
+    submission: Submission,
+    problem_sha256: str | None = None,
+    resource: str = "cpu",
+) -> Run:
     """Supersede the submission's current run and queue a new one (caller commits).
 
     A superseded run still being judged loses its lease: its result is never written.
@@ -307,4 +350,4 @@ def rejudge(session: Session, submission: Submission, problem_sha256: str | None
         .where(Run.submission_id == submission.id, Run.state != RunState.SUPERSEDED)
         .values(state=RunState.SUPERSEDED, lease_token=None, lease_expires_at=None)
     )
-    return enqueue(session, submission, problem_sha256)
+    return enqueue(session, submission, problem_sha256, resource)

@@ -26,6 +26,8 @@ from sqlalchemy import select
 
 from judge.batch import core_slots, usable_cores
 from judge.data import Secret
+from judge.errors import UsageError
+from judge.sandbox.base import gpu_devices
 from judge.service import logs, queue
 from judge.service.accounts import NewUser, add_user
 from judge.service.app import create_app
@@ -33,7 +35,7 @@ from judge.service.config import ServiceSettings, service_secret
 from judge.service.db import make_engine, session_factory
 from judge.service.dispatch import make_dispatcher
 from judge.service.migrate import upgrade
-from judge.service.models import Role, RunState, User
+from judge.service.models import Role, User
 from judge.service.worker import celery_worker, worker_main
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,11 @@ class Workers:
     """The worker processes of one service: started, restarted when one dies, stopped."""
 
     def __init__(self, settings: ServiceSettings, secret: Secret, count: int) -> None:
+        if count and "gpu" in settings.resources and not gpu_devices():
+            raise UsageError(
+                "these workers would offer a GPU (JUDGE_RESOURCES / --resources gpu), but "
+                "this machine has none (no /dev/nvidia* devices): offer cpu only"
+            )
         self.settings = settings
         self.secret = secret
         self.cores = worker_cores(count)
@@ -225,7 +232,9 @@ def _keep(
                 moved = queue.reap(sessions, settings.max_tries)
                 if moved:
                     log.warning("requeued %d run(s) whose worker stopped answering", len(moved))
-                    dispatcher.publish([i for i, s in moved.items() if s == RunState.QUEUED])
+                    dispatcher.publish(
+                        [queue.Queued(m.run_id, m.resource) for m in moved if m.state == "queued"]
+                    )
                 if settings.dispatch != "poll":
                     again = queue.redispatch_due(sessions, settings.redispatch_s)
                     if again:

@@ -101,7 +101,7 @@ def accept(
     try:
         session.add(row)
         session.flush()
-        queue.enqueue(session, row, files.digest(problem))
+        queue.enqueue(session, row, files.digest(problem), files.resource(problem))
         session.commit()
     except IntegrityError:  # the same key, sent twice at once: the other one won
         session.rollback()

@@ -11,8 +11,9 @@ dies); prefetch 1; one task at a time per worker process, which is one sandbox s
 a visibility timeout of at least twice the longest wall limit in the bank (Redis
 redelivers an unacknowledged message only after it); and a task time limit past which
 the process running the task is killed and replaced (the run's lease then expires and
-the reaper requeues it). Queues by resource: `cpu` now; a `gpu` queue waits for problems
-that ask for an accelerator.
+the reaper requeues it). Queues by resource: `cpu`, and `gpu` for problems
+that ask for one (`limits.accelerator: gpu`), consumed by workers that offer a GPU
+(JUDGE_RESOURCES=gpu or gpu,cpu).
 
 A worker is `celery worker` with the prefork pool and one child: the child, which runs
 the tasks, builds its Judge (sandbox, warm pool, scorer) once when it starts, writes its
@@ -158,7 +159,7 @@ def celery_worker_main(
             "worker",
             "--pool=prefork",
             "--concurrency=1",
-            f"--queues={CPU_QUEUE}",
+            f"--queues={','.join(settings.resources)}",
             f"--hostname={name}@%h",
             "--loglevel=INFO",
             "--without-gossip",

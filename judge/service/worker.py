@@ -88,7 +88,7 @@ class Worker:
 
     def work_once(self) -> bool:
         """Claim and judge one run; False when the queue was empty."""
-        held = queue.claim(self.sessions, self.name, self.settings.lease_s)
+        held = queue.claim(self.sessions, self.name, self.settings.lease_s, self.settings.resources)
         if held is None:
             return False
         self.work_on(held)
@@ -97,10 +97,17 @@ class Worker:
     def judge_run(self, run_id: int) -> str:
         """Claim run `run_id` and judge it (Celery's task): "judged", or "skipped" when
         it is no longer queued (a duplicate or late message: nothing to do)."""
-        held = queue.claim_run(self.sessions, run_id, self.name, self.settings.lease_s)
+        held = queue.claim_run(
+            self.sessions, run_id, self.name, self.settings.lease_s, self.settings.resources
+        )
         if held is None:
             with logs.judging(run_id):
-                log.info("run %s: not queued any more; this message changes nothing", run_id)
+                log.info(
+                    "run %s: not queued any more, or needs what this worker lacks "
+                    "(it offers %s); this message changes nothing",
+                    run_id,
+                    ", ".join(self.settings.resources),
+                )
             return "skipped"
         self.work_on(held)
         return "judged"

@@ -170,10 +170,10 @@ def test_the_reaper_publishes_again_with_a_growing_wait(tmp_path: Path) -> None:
     [run_id] = queue_runs(sessions, 1)  # published at enqueue: dispatches 1
     now = utcnow()
     assert queue.redispatch_due(sessions, 60, now) == []  # published just now
-    assert queue.redispatch_due(sessions, 60, now + timedelta(seconds=61)) == [run_id]
+    assert queue.redispatch_due(sessions, 60, now + timedelta(seconds=61)) == [(run_id, "cpu")]
     later = now + timedelta(seconds=61)
     assert queue.redispatch_due(sessions, 60, later + timedelta(seconds=100)) == []  # 120 s now
-    assert queue.redispatch_due(sessions, 60, later + timedelta(seconds=121)) == [run_id]
+    assert queue.redispatch_due(sessions, 60, later + timedelta(seconds=121)) == [(run_id, "cpu")]
     held = queue.claim(sessions, "w", lease_s=60)
     assert held is not None  # a running run is never published again
     assert queue.redispatch_due(sessions, 60, later + timedelta(days=1)) == []

@@ -240,7 +240,7 @@ def test_one_reaper_at_a_time_on_postgres(postgres_url: str) -> None:
     time.sleep(0.05)
     with sessions() as other:
         assert try_lock(other, REAPER_LOCK)  # another process is reaping
-        assert queue.reap(sessions, max_tries=3) == {}
+        assert queue.reap(sessions, max_tries=3) == []
         other.rollback()  # its transaction ends: the lock goes with it
     assert len(queue.reap(sessions, max_tries=3)) == 1
     engine.dispose()
