@@ -30,6 +30,8 @@ class ServiceSettings(BaseModel):
         again (then after twice as long, and so on, up to 16 times as long).
     resources: what this process's workers offer, and so the runs they take (with
         celery, the queues they consume): "cpu", "gpu", or both.
+    worker_name: the prefix of this process's worker names (default: the host name);
+        workers are named PREFIX-1, PREFIX-2, ... and must be unique across machines.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -48,6 +50,7 @@ class ServiceSettings(BaseModel):
     redispatch_s: float = Field(default=60.0, gt=0)
     pid_dir: Path | None = None  # Celery workers write worker-N.pid here (`make stack`)
     resources: tuple[Literal["cpu", "gpu"], ...] = Field(default=("cpu",), min_length=1)
+    worker_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,60}$")
 
     @model_validator(mode="after")
     def _broker_given(self) -> ServiceSettings:
@@ -73,8 +76,9 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
 ) -> ServiceSettings:
     """Return the settings for `data_dir`: JUDGE_DATABASE_URL, JUDGE_BANK, JUDGE_LEASE_S,
-    JUDGE_DISPATCH, JUDGE_BROKER_URL, JUDGE_REDISPATCH_S and JUDGE_RESOURCES (comma
-    separated) from the environment, then `overrides` (command-line options)."""
+    JUDGE_DISPATCH, JUDGE_BROKER_URL, JUDGE_REDISPATCH_S, JUDGE_RESOURCES (comma
+    separated) and JUDGE_WORKER_NAME from the environment, then `overrides`
+    (command-line options)."""
     env = os.environ if environ is None else environ
     values: dict[str, object] = {"data_dir": data_dir.resolve()}
     if url := env.get("JUDGE_DATABASE_URL"):
@@ -89,6 +93,8 @@ def load_settings(
         values["broker_url"] = broker
     if redispatch := env.get("JUDGE_REDISPATCH_S"):
         values["redispatch_s"] = redispatch
+    if worker_name := env.get("JUDGE_WORKER_NAME"):
+        values["worker_name"] = worker_name
     if resources := env.get("JUDGE_RESOURCES"):
         values["resources"] = tuple(part.strip() for part in resources.split(","))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})

@@ -104,7 +104,7 @@ class Workers:
             )
             self.settings = settings.model_copy(update={"pool": False})
         self._spawn = multiprocessing.get_context("spawn")
-        self._host = socket.gethostname()
+        self._host = settings.worker_name or socket.gethostname()
         self.processes: list[Any] = [None] * count
         self._lock = threading.Lock()
         self._stopping = False

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -51,7 +52,7 @@ def postgres_bin() -> Path | None:
 class PostgresServer:
     """One PostgreSQL cluster on 127.0.0.1:port, started and stopped by the tests."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, also_listen: str | None = None) -> None:
         self.bin = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="judge-pg-"))
         self.root.chmod(0o755)
@@ -60,8 +61,10 @@ class PostgresServer:
         self.sockets.mkdir()
         self.port = free_port()
         self._names = itertools.count(1)
+        self.also_listen = also_listen
+        listen = "127.0.0.1" + (f",{also_listen}" if also_listen else "")
         self._options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} "
+            f"-c listen_addresses={listen} -p {self.port} -k {self.sockets} "
             "-c fsync=off -c max_connections=200"
         )
         self._as: list[str] = []
@@ -87,6 +90,10 @@ class PostgresServer:
             "--encoding=UTF8",
             "--no-sync",
         )  # fmt: skip
+        if self.also_listen:  # trust the other end of the test's veth pair (a /30)
+            peer = self.also_listen.rsplit(".", 1)[0] + ".0/30"
+            with (self.data / "pg_hba.conf").open("a") as rules:
+                rules.write(f"host all all {peer} trust\n")
         self._run(
             str(self.bin / "pg_ctl"),
             "-D", str(self.data),
@@ -125,8 +132,10 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_postgres() -> PostgresServer:
-    """Start a cluster, or skip (fail under CI) when PostgreSQL or psycopg is missing."""
+def start_postgres(also_listen: str | None = None) -> PostgresServer:
+    """Start a cluster, or skip (fail under CI) when PostgreSQL or psycopg is missing.
+
+    also_listen: a second address to listen on (a veth address the test made)."""
     bin_dir = postgres_bin()
     if bin_dir is None:
         missing("PostgreSQL is not installed (apt-get install postgresql)")
@@ -140,7 +149,7 @@ def start_postgres() -> PostgresServer:
             pwd.getpwnam(POSTGRES_USER)
         except KeyError:
             missing("there is no postgres user to run PostgreSQL as")
-    server = PostgresServer(bin_dir)
+    server = PostgresServer(bin_dir, also_listen)
     server.start()
     return server
 
@@ -152,7 +161,10 @@ class RedisServer:
     message, as a flushed or replaced broker would.
     """
 
-    def __init__(self, appendonly: bool = False) -> None:
+    def __init__(self, appendonly: bool = False, also_listen: str | None = None) -> None:
+        self.also_listen = also_listen
+        # Beyond loopback, Redis's protected mode wants a password; the test makes one.
+        self.password = secrets.token_hex(16) if also_listen else None
         self.root = Path(tempfile.mkdtemp(prefix="judge-redis-"))
         self.port = free_port()
         self.appendonly = appendonly
@@ -160,18 +172,20 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         command = [
             "redis-server",
             "--port", str(self.port),
-            "--bind", "127.0.0.1",
+            "--bind", "127.0.0.1", *([self.also_listen] if self.also_listen else []),
             "--protected-mode", "yes",
             "--dir", str(self.root),
             "--save", "",
             "--appendonly", "yes" if self.appendonly else "no",
             "--maxmemory-policy", "noeviction",
+            *(["--requirepass", self.password] if self.password else []),
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -187,10 +201,16 @@ class RedisServer:
 
     def command(self, *words: str) -> str:
         """Send one command in the inline protocol; return the first reply line."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as connection:
+        with (
+            socket.create_connection(("127.0.0.1", self.port), timeout=5) as connection,
+            connection.makefile("rb") as reader,
+        ):
+            if self.password:
+                connection.sendall(f"AUTH {self.password}\r\n".encode())
+                reader.readline()
             connection.sendall((" ".join(words) + "\r\n").encode())
-            reply = connection.recv(4096).decode(errors="replace")
-        return reply.split("\r\n", 1)[0].lstrip("+:")
+            reply = reader.readline().decode(errors="replace")
+        return reply.rstrip("\r\n").lstrip("+:")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -207,7 +227,7 @@ class RedisServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_redis(appendonly: bool = False) -> RedisServer:
+def start_redis(appendonly: bool = False, also_listen: str | None = None) -> RedisServer:
     """Start redis-server, or skip (fail under CI) when it is not installed."""
     if shutil.which("redis-server") is None:
         missing("redis-server is not installed (apt-get install redis-server)")
@@ -215,6 +235,6 @@ def start_redis(appendonly: bool = False) -> RedisServer:
         import celery  # noqa: F401
     except ImportError:
         missing("celery is not installed (pip install -e '.[service]')")
-    server = RedisServer(appendonly)
+    server = RedisServer(appendonly, also_listen)
     server.start()
     return server
