@@ -930,6 +930,10 @@ def serve(
     ] = None,
     sandbox: Annotated[str, typer.Option(help=f"Sandbox backend: {', '.join(CHOICES)}.")] = "auto",
     no_pool: Annotated[bool, typer.Option("--no-pool", help=NO_POOL_HELP)] = False,
+    web_processes: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Processes answering web requests (one socket)."),
+    ] = 1,
 ) -> None:
     """Run the live judge: the web app and API, a reaper and the workers, until Ctrl-C."""
     settings = _service_settings(data, sandbox=sandbox, pool=not no_pool)
@@ -948,7 +952,7 @@ def serve(
             )
 
     try:
-        run_service(settings, host, port, _worker_count(workers), announce)
+        run_service(settings, host, port, _worker_count(workers), announce, web_processes)
     except JudgeError as exc:
         fail(str(exc), exit_code_for(exc))
 

@@ -19,10 +19,12 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import uvicorn
 from sqlalchemy import select
+from uvicorn.supervisors import Multiprocess
 
 from judge.batch import core_slots, usable_cores
 from judge.data import Secret
@@ -159,8 +161,13 @@ def serve(
     port: int,
     workers: int,
     announce: Callable[[Started], None],
+    web_processes: int = 1,
 ) -> None:
-    """Run the service in the foreground until SIGINT or SIGTERM."""
+    """Run the service in the foreground until SIGINT or SIGTERM.
+
+    web_processes > 1: that many processes answer requests on one listening socket
+    (uvicorn's supervisor); the reaper and the workers stay in this process's care.
+    """
     logs.configure("web")
     secret, created, organiser = prepare(settings)
     pool = Workers(settings, secret, workers)
@@ -169,21 +176,24 @@ def serve(
     keeper = threading.Thread(
         target=_keep, args=(session_factory(engine), settings, pool, stop), name="reaper"
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, secret),
-            host=host,
-            port=port,
-            log_level="warning",
-            # Open event streams would hold a graceful shutdown forever: cut them.
-            timeout_graceful_shutdown=GRACEFUL_S,
-        )
+    config = uvicorn.Config(
+        partial(create_app, settings, secret),
+        factory=True,
+        host=host,
+        port=port,
+        workers=web_processes,
+        log_level="warning",
+        # Open event streams would hold a graceful shutdown forever: cut them.
+        timeout_graceful_shutdown=GRACEFUL_S,
     )
     pool.start()
     keeper.start()
     try:
         announce(Started(f"http://{host}:{port}/", secret.source, created, organiser))
-        server.run()
+        if web_processes > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            uvicorn.Server(config).run()
     finally:
         stop.set()
         keeper.join()

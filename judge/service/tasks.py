@@ -42,8 +42,7 @@ from judge.service.db import make_engine, session_factory
 log = logging.getLogger(__name__)
 
 TASK_NAME = "judge.run"
-CPU_QUEUE = "cpu"
-GPU_QUEUE = "gpu"
+CPU_QUEUE = "cpu"  # the default queue; queues are named after resources (cpu, gpu)
 # Redis gives an unacknowledged message to another worker only after this; at least
 # an hour, and at least twice the longest wall limit.
 MIN_VISIBILITY_S = 3600

@@ -72,6 +72,7 @@ def start_service(
     pool: bool = False,
     database_url: str | None = None,
     extra_env: dict[str, str] | None = None,
+    web_processes: int = 1,
 ) -> Service:
     """`judge serve` on a free port: SQLite in its data folder, or `database_url`."""
     env = {
@@ -97,6 +98,7 @@ def start_service(
             "--sandbox",
             sandbox,
             *([] if pool else ["--no-pool"]),
+            *(["--web-processes", str(web_processes)] if web_processes > 1 else []),
         ],
         env=env,
         stdout=subprocess.PIPE,

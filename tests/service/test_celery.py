@@ -446,3 +446,24 @@ def test_a_rejudge_while_running_supersedes_the_old_attempt_and_drops_its_result
         assert done_events(database) == {new: 1}
     finally:
         stop_service(service)
+
+
+def test_runs_committed_but_never_published_are_published_by_the_reaper(
+    postgres_url: str,
+    redis: RedisServer,
+    database: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    """A crash between the commit and the publish (here: runs queued straight into the
+    database, as if the web process died before it published them)."""
+    service = start_service(
+        tmp_path, workers=1, database_url=postgres_url, extra_env=celery_env(redis, 2)
+    )
+    try:
+        ids = queue_runs(database, 3)
+        assert redis.command("LLEN", CPU_QUEUE) == "0"  # nothing was published
+        runs = wait_done(database, ids, timeout=60)
+        assert [run.dispatches for run in runs] == [2] * 3  # once at enqueue, once again
+        assert done_events(database) == {run_id: 1 for run_id in ids}
+    finally:
+        stop_service(service)

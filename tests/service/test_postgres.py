@@ -71,3 +71,28 @@ def test_worker_logs_are_json_lines_with_the_run_id(tmp_path: Path) -> None:
     assert messages[0].startswith(f"judging run {run_id} (try 1)")
     assert messages[-1] == f"run {run_id}: AC"
     assert all({"ts", "level", "process", "logger"} <= set(line) for line in lines)
+
+
+def test_several_web_processes_answer_on_one_port(postgres_url: str, tmp_path: Path) -> None:
+    service = start_service(tmp_path, workers=1, database_url=postgres_url, web_processes=3)
+    try:
+        children = [
+            int(pid)
+            for pid in Path(f"/proc/{service.process.pid}/task/{service.process.pid}/children")
+            .read_text()
+            .split()
+        ]
+        web = [
+            pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(web) >= 3 + 1  # three web processes and the judging worker
+        alice = service.add_user("alice")
+        with httpx.Client(
+            base_url=service.url, headers={"Authorization": f"Bearer {alice['token']}"}
+        ) as client:
+            ids = [upload(client, "s.py", SOLUTION.read_bytes()).json()["id"] for _ in range(6)]
+            assert [wait_judged(client, i)["result"]["verdict"] for i in ids] == ["AC"] * 6
+            assert all(client.get("/api/v1/submissions").status_code == 200 for _ in range(20))
+    finally:
+        output = stop_service(service)
+    assert "Traceback" not in output, output
