@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -54,7 +55,7 @@ from judge.validate import (
     calibrate_problem,
     validate_bank,
 )
-from judge.verdicts import Result
+from judge.verdicts import Result, Verdict
 
 app = typer.Typer(
     help="Olympiad judge: practise deep-learning problems and judge submissions on hidden data.",
@@ -531,6 +532,19 @@ def check(
         print_result(result, "your machine, no sandbox: a practice check of your own file")
 
 
+def demo_submissions(problem: Problem, secret: Secret, folder: Path) -> list[LabelledSubmission]:
+    """A problem's labelled submissions; for a quiz, also its answer key for this secret's
+    shared draw (written into `folder`), which must be accepted."""
+    found = labelled_submissions(problem)
+    if problem.spec.kind == "quiz":
+        from judge.kinds.quiz import answer_key
+
+        path = folder / f"{problem.id}.yaml"
+        path.write_text(answer_key(problem, secret), encoding="utf-8")
+        found.append(LabelledSubmission(path, Verdict.AC, "answer key (this draw)"))
+    return found
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -550,7 +564,9 @@ def demo(
     console.print(f"sandbox: [bold]{choice.sandbox.name}[/] ({choice.reason})", highlight=False)
     warn_if_not_isolated(choice.sandbox)
     secret = current_secret()
-    items = [(p, s) for p in problems for s in labelled_submissions(p)]
+    keys = Path(tempfile.mkdtemp(prefix="judge-demo-"))
+    ctx.call_on_close(lambda: shutil.rmtree(keys, ignore_errors=True))
+    items = [(p, s) for p in problems for s in demo_submissions(p, secret, keys)]
 
     judge = Judge(bank, choice.sandbox, secret)
     for problem in problems:  # expected answers before any run, not on a run's path

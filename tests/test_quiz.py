@@ -426,3 +426,12 @@ def test_any_value_is_right_or_wrong_for_every_item_type(value: Any) -> None:
     for quiz_item, right in rights:
         ok, message = check_answer(quiz_item, value, right)
         assert isinstance(ok, bool) and isinstance(message, str) and message
+
+
+def test_the_demo_hands_in_each_quizs_answer_key_and_it_is_accepted() -> None:
+    env = {"JUDGE_BANK": str(ROOT), "JUDGE_SECRET": "quiz-demo"}
+    result = CliRunner().invoke(app, ["demo", "drill-6-cnns", "--sandbox", "process"], env=env)
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "answer key" in line)
+    assert "AC" in row and "35.0/35" in row
+    assert "all 2 submissions got their expected verdicts" in result.output

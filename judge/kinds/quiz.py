@@ -137,6 +137,17 @@ def explanation(item: QuizItem, module: ModuleType, params: dict[str, Any]) -> s
         raise SpecError(f"{module.__file__}: {item.function}'s docstring: bad field {exc}") from exc
 
 
+def answer_key(problem: Problem, secret: Secret, contestant: str | None = None) -> str:
+    """The right answers of `contestant`'s draw (None: the shared one) as an answers.yaml:
+    the accepted hand-in `judge demo` shows, since a quiz's answers depend on the draw."""
+    module = load_answers(problem)
+    answers = {
+        item.id: right_answer(item, module, draw_params(problem.spec, item, secret, contestant))
+        for item in quiz_items(problem.spec)
+    }
+    return yaml.safe_dump(json.loads(json.dumps(answers)), sort_keys=False)
+
+
 def render_items(spec: ProblemSpec, secret: Secret, contestant: str | None) -> str:
     """The items as Markdown, with `contestant`'s params, and how to hand the answers in."""
     lines = ["", "## Items", ""]
