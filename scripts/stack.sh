@@ -2,8 +2,8 @@
 # The scaled-out service on this machine, from Debian's packages: PostgreSQL, Redis, the
 # API and Celery workers, in the background, with their data under .stack/ (git-ignored).
 #
-#   scripts/stack.sh up     (make stack)       start everything; return once /healthz answers
-#   scripts/stack.sh down   (make stack-down)  stop everything it started
+#   bash scripts/stack.sh up     (make stack)       start everything; return once /healthz answers
+#   bash scripts/stack.sh down   (make stack-down)  stop everything it started
 #
 # Settings: STACK_PORT (API port, default 8000), STACK_WORKERS (Celery workers, default 2),
 # STACK_SANDBOX (default auto), STACK_DIR (default .stack; the tests use their own).
@@ -12,6 +12,7 @@
 # .stack/pids/: postgres.pid, redis.pid, api.pid, workers.pid (the `judge worker` that
 # runs them) and worker-1.pid, worker-2.pid, ... (each worker's task-running process).
 # PostgreSQL and Redis listen on 127.0.0.1 only, on free ports chosen at the first start.
+# PostgreSQL trusts every local connection (a development stack: never expose it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -61,22 +62,24 @@ start_postgres() {
     bin=$(dirname "$(compgen -G "/usr/lib/postgresql/*/bin/initdb" | sort -V | tail -1)")
     data=$STACK/postgres
     port=$(port_of postgres)
+    mkdir -p "$data" "$STACK/sockets" "$LOGS/postgres"
+    if [[ $(id -u) -eq 0 ]]; then
+        chown postgres: "$data" "$STACK/sockets" "$LOGS/postgres"
+        runuser -u postgres -- test -x "$data" \
+            || die "the postgres user cannot reach $data: clone the project where it can"
+    fi
     if [[ ! -s $data/PG_VERSION ]]; then
-        mkdir -p "$data" "$STACK/sockets" "$LOGS/postgres"
-        if [[ $(id -u) -eq 0 ]]; then
-            chown postgres: "$data" "$STACK/sockets" "$LOGS/postgres"
-            runuser -u postgres -- test -x "$data" \
-                || die "the postgres user cannot reach $data: clone the project where it can"
-        fi
         as_postgres "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 >"$LOGS/initdb.log"
     fi
     if ! as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         as_postgres "$bin/pg_ctl" -D "$data" -l "$LOGS/postgres/server.log" -w \
-            -o "-c listen_addresses=127.0.0.1 -p $port -k $STACK/sockets" start >/dev/null
+            -o "-c listen_addresses=127.0.0.1 -p $port -k '$STACK/sockets'" start >/dev/null
     fi
     head -1 "$data/postmaster.pid" >"$PIDS/postgres.pid"
-    if ! as_postgres "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc \
-        "SELECT 1 FROM pg_database WHERE datname = 'judge'" | grep -q 1; then
+    local found
+    found=$(as_postgres "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'judge'")
+    if [[ $found != 1 ]]; then
         as_postgres "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres judge
     fi
     say "PostgreSQL on 127.0.0.1:$port"
@@ -92,6 +95,7 @@ start_redis() {
             --dir "$STACK/redis" --appendonly yes --maxmemory-policy noeviction \
             --daemonize yes --pidfile "$PIDS/redis.pid" --logfile "$LOGS/redis.log"
         for _ in $(seq 1 100); do alive "$PIDS/redis.pid" && break; sleep 0.1; done
+        alive "$PIDS/redis.pid" || die "Redis did not start: see $LOGS/redis.log"
     fi
     say "Redis on 127.0.0.1:$port"
 }
@@ -113,47 +117,57 @@ start_service() {
             --workers 0 --sandbox "$SANDBOX" >"$LOGS/api.log" 2>&1 </dev/null &
         echo $! >"$PIDS/api.pid"
     fi
+    local up=false
     for _ in $(seq 1 600); do
-        "$PY" -c "import httpx, sys; sys.exit(httpx.get('$STACK_URL/healthz').status_code != 200)" \
-            2>/dev/null && break
+        if "$PY" -c "import httpx, sys; sys.exit(httpx.get('$STACK_URL/healthz').status_code != 200)" \
+            2>/dev/null; then
+            up=true
+            break
+        fi
         alive "$PIDS/api.pid" || die "the API stopped: see $LOGS/api.log"
         sleep 0.1
     done
+    $up || die "the API did not answer /healthz within 60 s: see $LOGS/api.log"
     if ! alive "$PIDS/workers.pid"; then
         rm -f "$PIDS"/worker-*.pid
         setsid "$JUDGE" worker --data "$STACK/data" --workers "$WORKERS" --sandbox "$SANDBOX" \
             --pid-dir "$PIDS" >"$LOGS/workers.log" 2>&1 </dev/null &
         echo $! >"$PIDS/workers.pid"
     fi
-    for _ in $(seq 1 600); do
-        local ready=0
+    local ready=0
+    for _ in $(seq 1 1200); do
+        ready=0
         for i in $(seq 1 "$WORKERS"); do alive "$PIDS/worker-$i.pid" && ready=$((ready + 1)); done
         ((ready == WORKERS)) && break
         alive "$PIDS/workers.pid" || die "the workers stopped: see $LOGS/workers.log"
         sleep 0.1
     done
+    ((ready == WORKERS)) || die "$ready of $WORKERS worker(s) ready after 120 s: see $LOGS/workers.log"
     say "API on $STACK_URL, $WORKERS Celery worker(s); environment in .stack/env"
 }
 
-stop_pid() {  # stop_pid NAME [SIGNAL]: signal the process, wait up to 60 s, then kill it
+stop_pid() {  # stop_pid NAME [group]: SIGTERM the process (or its process group, which
+    # `setsid` made: the process and all it started), wait up to 60 s, then SIGKILL it
     local file=$PIDS/$1.pid
     if alive "$file"; then
-        local pid
+        local pid target
         pid=$(<"$file")
-        kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+        target=$pid
+        [[ ${2:-} == group ]] && target=-$pid
+        kill -TERM -- "$target" 2>/dev/null || true
         for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+        if [[ ${2:-} == group ]] || kill -0 "$pid" 2>/dev/null; then
+            kill -KILL -- "$target" 2>/dev/null || true  # stragglers of the group
+        fi
     fi
     rm -f "$file"
 }
 
 down() {
     [[ -d $PIDS ]] || { say "nothing to stop"; return 0; }
-    stop_pid workers
-    for file in "$PIDS"/worker-*.pid; do
-        [[ -e $file ]] && stop_pid "$(basename "$file" .pid)" KILL
-    done
-    stop_pid api
+    stop_pid workers group  # the Celery workers and their task-running children with it
+    rm -f "$PIDS"/worker-*.pid
+    stop_pid api group
     stop_pid redis
     local bin
     bin=$(dirname "$(compgen -G "/usr/lib/postgresql/*/bin/initdb" | sort -V | tail -1)")

@@ -36,6 +36,9 @@ def test_redis_keeps_its_messages_and_workers_take_one_task_each() -> None:
     assert worker[:4] == ["judge", "worker", "--workers", "1"]
     assert found["worker"]["environment"]["JUDGE_DISPATCH"] == "celery"
     assert found["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # the worker's run folders sit at the same path on the host, for the sibling sandboxes
+    work = found["worker"]["environment"]["TMPDIR"]
+    assert f"{work}:{work}" in found["worker"]["volumes"]
 
 
 def test_docker_compose_accepts_the_file() -> None:

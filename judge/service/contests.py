@@ -426,6 +426,9 @@ def rejudge(
     event of its own, sent to no one's stream), so that `rejudges` can show the ranks
     that changed once the new runs are judged.
     """
+    slugs = {item.slug for item in found}  # hashed before the write lock is taken
+    digests = {slug: files.digest(slug) for slug in slugs}
+    resources = {slug: files.resource(slug) for slug in slugs}
     writing(session)
     before: dict[str, dict[str, int]] = {}
     if row is not None:  # the ranks before the old runs are superseded
@@ -434,8 +437,7 @@ def rejudge(
         if shown.private is not None:
             before["private"] = shown.private.ranks()
     runs = [
-        queue.rejudge(session, item, files.digest(item.slug), files.resource(item.slug)).id
-        for item in found
+        queue.rejudge(session, item, digests[item.slug], resources[item.slug]).id for item in found
     ]
     if row is not None:
         session.add(

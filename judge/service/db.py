@@ -1,10 +1,13 @@
 """The database engine: SQLite in WAL mode by default, PostgreSQL (psycopg 3) to scale out.
 
-Both run the same models and migrations. What differs is kept here: SQLite serialises
-writers with BEGIN IMMEDIATE; PostgreSQL takes transaction-level advisory locks where
-the service needs one writer at a time (the reaper, and the insertion of events, so
-that events commit in the order of their ids and a reader that follows ids never
-skips one that commits late).
+Both run the same models and migrations, and both give the service one writer at a
+time: every transaction that writes begins with `writing`, which on SQLite is BEGIN
+IMMEDIATE (the database's write lock) and on PostgreSQL a transaction-level advisory
+lock (WRITE_LOCK) held to the commit. So a check and the write it guards see one state
+(a round's submission limit, a hint revealed once, a claim), events commit in the order
+of their ids (a reader that follows ids never skips one that commits late), and locks
+are always taken in one order (this one first), so writers never deadlock. Readers take
+no lock. The reaper also takes REAPER_LOCK, so that one process reaps at a time.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ SQLITE_BUSY_MS = 30_000
 POOL_SIZE = 20
 POOL_OVERFLOW = 40
 
-# Advisory lock keys (PostgreSQL): one process reaps at a time; events commit in id order.
+# Advisory lock keys (PostgreSQL): one writer at a time; one process reaps at a time.
+WRITE_LOCK = 0x4A5F0002
 REAPER_LOCK = 0x4A5F0001
-EVENT_ORDER_LOCK = 0x4A5F0002
 
 
 def is_postgres(bind: Session | Connection) -> bool:
@@ -48,12 +51,15 @@ def lock(connection: Connection, key: int) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def make_engine(url: str) -> Engine:
-    """Return an engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, small: bool = False) -> Engine:
+    """Return an engine for `url`; SQLite gets WAL, a busy timeout and foreign keys.
+
+    small: a process that needs a few connections at most (a worker, the reaper), so
+    that many processes stay within PostgreSQL's max_connections.
+    """
+    size, overflow = (2, 3) if small else (POOL_SIZE, POOL_OVERFLOW)
     if not url.startswith("sqlite"):
-        return create_engine(
-            url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
-        )
+        return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=overflow)
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_MS / 1000},
@@ -87,12 +93,14 @@ def writing(session: Session) -> None:
     """End the session's read transaction, if any, and begin a write transaction.
 
     On SQLite the write transaction is BEGIN IMMEDIATE: it waits for the write lock at
-    its start (busy_timeout), so what it reads stays true until it commits. Call it
-    before the first statement of every transaction that writes.
+    its start (busy_timeout); on PostgreSQL it waits for WRITE_LOCK. Either way what it
+    reads stays true until it commits. Call it before the first statement of every
+    transaction that writes.
     """
     if session.in_transaction():
         session.commit()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    lock(connection, WRITE_LOCK)
 
 
 @contextmanager

@@ -58,11 +58,17 @@ class CeleryDispatcher:
     def publish(self, runs: Sequence[Queued]) -> None:
         from judge.service.tasks import TASK_NAME
 
-        for run_id, resource in runs:
+        for index, (run_id, resource) in enumerate(runs):
             try:  # the queue is named after the resource: cpu, gpu
                 self.app.send_task(TASK_NAME, args=[run_id], queue=resource)
-            except Exception as exc:  # the broker is down: the reaper publishes it later
-                log.warning("run %s: not published (%s); the reaper will retry", run_id, exc)
+            except Exception as exc:  # the broker is down: the reaper publishes them later
+                log.warning(
+                    "%d run(s) from run %s on not published (%s); the reaper will retry",
+                    len(runs) - index,
+                    run_id,
+                    exc,
+                )
+                return  # the next would wait as long: leave them all to the reaper
 
     def close(self) -> None:
         self.app.close()

@@ -1,10 +1,12 @@
 """The service's logs: one JSON object per line, with the run id on every line logged
 while a run is judged.
 
-A worker sets the run it judges (`judging`); every record logged in that time, by the
-judge, the sandbox, the scorer client or Celery, carries `"run": N`; other lines carry
-`"run": null`. Fields: ts (UTC, ISO 8601), level, process (the worker's name, or
-"web"), run, logger, msg, and exc (the traceback) when there is one.
+A worker sets the run it judges (`judging`); every record logged in that time on the
+judging thread (the judge, the sandbox backend, the scorer client) and on its lease
+renewal thread carries `"run": N`; other lines (the warm pool's own threads, Celery's
+messages about the task) carry `"run": null`. Fields: ts (UTC, ISO 8601), level,
+process (the worker's name, or "web"), run, logger, msg, and exc (the traceback) when
+there is one.
 """
 
 from __future__ import annotations

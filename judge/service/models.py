@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from judge.service.db import EVENT_ORDER_LOCK, lock
+from judge.service.db import WRITE_LOCK, lock
 
 
 def utcnow() -> datetime:
@@ -184,10 +184,11 @@ class Event(Base):
 
 @event.listens_for(Event, "before_insert")
 def _events_commit_in_id_order(_mapper: Any, connection: Connection, _target: Event) -> None:
-    """On PostgreSQL, hold a lock from an event's insertion to the commit: ids are taken
-    and committed in one order, so a reader that asks for ids above the last it saw
-    never misses an event a slower transaction commits later. (SQLite: one writer.)"""
-    lock(connection, EVENT_ORDER_LOCK)
+    """Events must commit in the order of their ids, so that a reader asking for ids
+    above the last it saw never misses one a slower transaction commits later. Writers
+    hold the write lock to their commit (judge.service.db.writing); this takes it for
+    one that did not (a no-op when held; SQLite has a single writer anyway)."""
+    lock(connection, WRITE_LOCK)
 
 
 class WorkerBeat(Base):

@@ -217,8 +217,10 @@ def give_back(
     """Return a held run to the queue after a retryable failure (fenced).
 
     A run tried `max_tries` times becomes ERROR instead. count_try=False: the worker
-    is stopping, not failing; the try is not counted. Returns the run's new state, or
-    None when the lease was lost.
+    is stopping, or cannot judge this run (another version of its problem), not
+    failing; the try is not counted. A requeued run is marked unpublished, so that the
+    reaper publishes it at once (judge.service.dispatch). Returns the run's new state,
+    or None when the lease was lost.
     """
     with write_transaction(sessions) as session:
         run = session.get(Run, held.run_id)
@@ -236,6 +238,7 @@ def give_back(
                 lease_expires_at=None,
                 error=reason,
                 finished_at=utcnow() if state is RunState.ERROR else None,
+                dispatched_at=None,
             )
         )
         if _rowcount(moved) != 1:
@@ -264,7 +267,12 @@ def reap(sessions: Sessions, max_tries: int) -> list[Moved]:
             published = {"dispatched_at": utcnow(), "dispatches": Run.dispatches + 1}
             changed = session.execute(
                 update(Run)
-                .where(Run.id == run.id, Run.lease_token == run.lease_token)
+                .where(
+                    Run.id == run.id,
+                    Run.lease_token == run.lease_token,
+                    Run.state == RunState.RUNNING,
+                    Run.lease_expires_at < utcnow(),
+                )
                 .values(
                     state=state,
                     lease_token=None,

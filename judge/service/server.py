@@ -12,14 +12,17 @@ workers alone (`work`), so the web process can be restarted while workers go on 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -147,12 +150,25 @@ class Workers:
             alive = [p for p in self.processes if p is not None]
         for process in alive:
             if process.is_alive():
+                if self.settings.dispatch == "celery":  # the task-running child gives
+                    _signal_children(process.pid, signal.SIGTERM)  # its run back at once
                 process.terminate()
         for process in alive:
             process.join(WORKER_STOP_S)
             if process.is_alive():
                 process.kill()
                 process.join()
+
+
+def _signal_children(pid: int, signum: int) -> None:
+    """Send `signum` to the direct children of process `pid` (Linux /proc)."""
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return
+    for child in listed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(child), signum)
 
 
 def serve(
@@ -172,7 +188,7 @@ def serve(
     secret, created, organiser = prepare(settings)
     pool = Workers(settings, secret, workers)
     stop = threading.Event()
-    engine = make_engine(settings.url())
+    engine = make_engine(settings.url(), small=True)  # the reaper's
     keeper = threading.Thread(
         target=_keep, args=(session_factory(engine), settings, pool, stop), name="reaper"
     )

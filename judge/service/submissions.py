@@ -72,6 +72,7 @@ def accept(
     if len(content) > settings.upload_max_bytes:
         raise Refused(413, f"{name}: over the {settings.upload_max_bytes} byte cap")
     _check_source(name, content)
+    digest, resource = files.digest(problem), files.resource(problem)  # before the lock
     writing(session)  # the key check, the quota and the insert see one state
     if key and (earlier := _by_key(session, user, key)) is not None:
         session.commit()
@@ -101,7 +102,7 @@ def accept(
     try:
         session.add(row)
         session.flush()
-        queue.enqueue(session, row, files.digest(problem), files.resource(problem))
+        queue.enqueue(session, row, digest, resource)
         session.commit()
     except IntegrityError:  # the same key, sent twice at once: the other one won
         session.rollback()

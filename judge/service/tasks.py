@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,8 @@ CPU_QUEUE = "cpu"  # the default queue; queues are named after resources (cpu, g
 MIN_VISIBILITY_S = 3600
 # A task's hard limit: the longest wall limit, twice, plus staging and scoring.
 TASK_SLACK_S = 300
+# How long a new task-running child may take to start (sandbox, warm pool, scorer).
+CHILD_START_S = 120
 
 
 def longest_wall_s(bank: Bank) -> float:
@@ -70,8 +74,11 @@ def celery_app(settings: ServiceSettings, longest_s: float = 600.0) -> Celery:
         worker_concurrency=1,
         task_default_queue=CPU_QUEUE,
         task_time_limit=2 * longest_s + TASK_SLACK_S,
+        # The child builds its sandbox and warm pool when it starts: give it time.
+        worker_proc_alive_timeout=CHILD_START_S,
         broker_transport_options={
-            "visibility_timeout": max(MIN_VISIBILITY_S, 2 * longest_s),
+            # never shorter than a task may run: Redis would hand it to another worker
+            "visibility_timeout": max(MIN_VISIBILITY_S, 2 * longest_s + 2 * TASK_SLACK_S),
             "socket_connect_timeout": 3,
             "socket_timeout": 10,
         },
@@ -110,15 +117,21 @@ def _build_worker(
     cores: tuple[int, ...] | None,
     pidfile: Path | None,
 ) -> None:
-    from judge.service.worker import Worker
+    from judge.service.worker import Worker, stop_signal
 
-    engine = make_engine(settings.url())
+    engine = make_engine(settings.url(), small=True)
     _PROCESS.stack.callback(engine.dispose)
     bank = Bank(settings.bank_dir) if settings.bank_dir else find_bank(Path.cwd())
     sandbox = open_sandbox(settings.sandbox, warm=settings.pool).sandbox
     _PROCESS.stack.callback(sandbox.close)
     judge = _PROCESS.stack.enter_context(Judge(bank, sandbox, secret))
-    _PROCESS.worker = Worker(settings, session_factory(engine), judge, name, cores)
+    worker = Worker(settings, session_factory(engine), judge, name, cores)
+    _PROCESS.worker = worker
+    # SIGTERM (judge serve or judge worker stopping): give the run back, untried, and end.
+    signal.signal(signal.SIGTERM, stop_signal)
+    beats = threading.Thread(target=worker.beat_while_idle, name="heartbeat", daemon=True)
+    beats.start()
+    _PROCESS.stack.callback(worker.stopping.set)
     if pidfile is not None:
         pidfile.write_text(f"{os.getpid()}\n", encoding="ascii")
 

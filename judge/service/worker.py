@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -45,6 +45,10 @@ from judge.verdicts import Retry, Verdict
 log = logging.getLogger(__name__)
 # How long a worker waits before it tries an unreachable database again.
 DATABASE_RETRY_S = 1.0
+# How long a worker whose copy of a problem differs pauses after giving a run of it back,
+# so that a worker with the web's version takes it first.
+STALE_BANK_PAUSE_S = 5.0
+WriteResult = TypeVar("WriteResult")
 
 
 class WorkerStopping(BaseException):
@@ -69,6 +73,7 @@ class Worker:
         self.cores = cores
         self.rounds = RoundFiles(judge.bank, settings.data_dir)
         self.stopping = threading.Event()
+        self._judging: int | None = None  # the run being judged
 
     def run_forever(self) -> None:
         """Judge runs until `stopping` is set (or WorkerStopping is raised)."""
@@ -96,10 +101,25 @@ class Worker:
 
     def judge_run(self, run_id: int) -> str:
         """Claim run `run_id` and judge it (Celery's task): "judged", or "skipped" when
-        it is no longer queued (a duplicate or late message: nothing to do)."""
-        held = queue.claim_run(
-            self.sessions, run_id, self.name, self.settings.lease_s, self.settings.resources
-        )
+        it is no longer queued (a duplicate or late message: nothing to do).
+
+        While the database cannot be reached the claim is tried again for a lease's
+        time; after that the message is dropped, and the reaper publishes the run again.
+        """
+        deadline = time.monotonic() + self.settings.lease_s
+        while True:
+            try:
+                held = queue.claim_run(
+                    self.sessions, run_id, self.name, self.settings.lease_s, self.settings.resources
+                )
+                break
+            except DBAPIError as exc:
+                if time.monotonic() > deadline:
+                    log.warning(
+                        "run %s: the database is unreachable (%s); left queued", run_id, exc.orig
+                    )
+                    return "skipped"
+                self.stopping.wait(DATABASE_RETRY_S)
         if held is None:
             with logs.judging(run_id):
                 log.info(
@@ -121,6 +141,19 @@ class Worker:
 
     def _work_on(self, held: queue.Claim) -> None:
         self._beat("judging", held.run_id)
+        if (stale := self._stale_problem(held)) is not None:
+            # Never judge against other data: give the run back, untried, for a worker
+            # that holds the web's version of the problem, and let it take it first.
+            log.error("run %s: %s", held.run_id, stale)
+            self._write(
+                lambda: queue.give_back(
+                    self.sessions, held, stale, self.settings.max_tries, count_try=False
+                ),
+                held,
+            )
+            self.stopping.wait(STALE_BANK_PAUSE_S)
+            self._beat("idle", None)
+            return
         renewing = threading.Event()
         heart = threading.Thread(  # in this context: its lines carry the run id too
             target=contextvars.copy_context().run,
@@ -131,29 +164,71 @@ class Worker:
         try:
             outcome = self._judge(held)
         except WorkerStopping:
+            self.stopping.set()  # stop claiming, even if giving the run back fails
             renewing.set()
-            queue.give_back(
-                self.sessions, held, "the worker stopped", self.settings.max_tries, False
+            self._write(
+                lambda: queue.give_back(
+                    self.sessions, held, "the worker stopped", self.settings.max_tries, False
+                ),
+                held,
             )
             raise
         except Exception as exc:  # a judge bug: retried, then "judging failed"
             log.exception("judging run %s failed", held.run_id)
             renewing.set()
-            queue.give_back(
-                self.sessions, held, f"{type(exc).__name__}: {exc}", self.settings.max_tries
+            reason = f"{type(exc).__name__}: {exc}"
+            self._write(
+                lambda: queue.give_back(self.sessions, held, reason, self.settings.max_tries),
+                held,
             )
             return
         finally:
             renewing.set()
             heart.join()
         if isinstance(outcome, Retry):
-            state = queue.give_back(self.sessions, held, outcome.reason, self.settings.max_tries)
+            retry = outcome
+            state = self._write(
+                lambda: queue.give_back(self.sessions, held, retry.reason, self.settings.max_tries),
+                held,
+            )
             log.warning("run %s: %s; now %s", held.run_id, outcome.reason, state)
-        elif not queue.finish(self.sessions, held, outcome):
+        elif not self._write(lambda: queue.finish(self.sessions, held, outcome), held):
             log.warning("run %s: the lease was lost before the result; it was dropped", held.run_id)
         else:
             log.info("run %s: %s", held.run_id, outcome.get("verdict"))
         self._beat("idle", None)
+
+    def _write(self, write: Callable[[], WriteResult], held: queue.Claim) -> WriteResult | None:
+        """Do a fenced write of the run's outcome; while the database cannot be reached,
+        try again until the lease would have run out (then the reaper has the run, and
+        the outcome is dropped: None)."""
+        deadline = time.monotonic() + self.settings.lease_s
+        while True:
+            try:
+                return write()
+            except DBAPIError as exc:
+                if time.monotonic() > deadline:
+                    log.warning(
+                        "run %s: the database stayed unreachable (%s); the outcome is "
+                        "dropped and the run will be judged again",
+                        held.run_id,
+                        exc.orig,
+                    )
+                    return None
+                time.sleep(DATABASE_RETRY_S)
+
+    def _stale_problem(self, held: queue.Claim) -> str | None:
+        """Why this worker must not judge the run (its copy of the problem differs from
+        the web's when the run was queued), or None."""
+        with self.sessions() as session:
+            slug = session.get_one(Submission, held.submission_id).slug
+            wanted = session.get_one(Run, held.run_id).problem_sha256
+        if wanted is None or (mine := self.rounds.digest(slug)) == wanted:
+            return None
+        return (
+            f"worker {self.name} holds another version of {slug} "
+            f"({mine[:12]}, the run needs {wanted[:12]}): update its bank"
+        )
 
     def _judge(self, held: queue.Claim) -> dict[str, Any] | Retry:
         with self.sessions() as session:
@@ -162,16 +237,6 @@ class Worker:
             slug, filename, content = submission.slug, submission.filename, submission.content
             contest = session.get(RoundRow, submission.round_id) if submission.round_id else None
             round_name = contest.name if contest else None
-            wanted = session.get_one(Run, held.run_id).problem_sha256
-        if wanted is not None and (mine := self.rounds.digest(slug)) != wanted:
-            # Never judge against other data: give the run back for a worker that has
-            # the web's version of the problem (after max_tries: "judging failed").
-            return Retry(
-                slug,
-                f"worker {self.name} holds another version of {slug} "
-                f"({mine[:12]}, the run needs {wanted[:12]}): update its bank",
-                self.judge.sandbox.name,
-            )
         # A round's problems carry the round's public split (judge.rounds.roundfile).
         problem = (
             self.rounds.load(round_name).problems[slug]
@@ -203,7 +268,18 @@ class Worker:
             except Exception:  # a busy database: the next beat tries again
                 log.exception("cannot renew the lease of run %s", held.run_id)
 
+    def beat_while_idle(self) -> None:
+        """Beat "idle" every heartbeat while no run is judged, until stopping (a Celery
+        child, which has no loop of its own between tasks)."""
+        while not self.stopping.wait(self.settings.heartbeat_s):
+            if self._judging is None:
+                try:
+                    self._beat("idle", None)
+                except Exception:  # a busy database: the next beat tries again
+                    log.exception("cannot beat")
+
     def _beat(self, state: str, run_id: int | None) -> None:
+        self._judging = run_id
         with write_transaction(self.sessions) as session:
             session.merge(
                 WorkerBeat(
@@ -212,7 +288,8 @@ class Worker:
             )
 
 
-def _stop(signum: int, frame: object) -> None:
+def stop_signal(signum: int, frame: object) -> None:
+    """The handler of SIGTERM and SIGINT in a judging process: give the run back, stop."""
     raise WorkerStopping(signal.Signals(signum).name)
 
 
@@ -244,15 +321,15 @@ def worker_main(
 ) -> None:
     """The entry of a worker process started by `judge serve` (multiprocessing, spawn)."""
     logs.configure(name)
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, stop_signal)
+    signal.signal(signal.SIGINT, stop_signal)
     try:
         _stop_with_parent()
     except WorkerStopping:
         return
     if cores:
         os.sched_setaffinity(0, cores)  # the warm pool starts its slots on these cores
-    engine: Engine = make_engine(settings.url())
+    engine: Engine = make_engine(settings.url(), small=True)
     bank = Bank(settings.bank_dir) if settings.bank_dir else find_bank(Path.cwd())
     try:
         sandbox = open_sandbox(settings.sandbox, warm=settings.pool).sandbox
@@ -274,6 +351,10 @@ def celery_worker(
     """The entry of a Celery worker process (JUDGE_DISPATCH=celery) started by `judge
     serve` or `judge worker`: one slot, pinned to its cores (judge.service.tasks)."""
     logs.configure(name)
+    try:
+        _stop_with_parent()  # SIGTERM, Celery's warm shutdown, when `judge serve` dies
+    except WorkerStopping:
+        return
     if cores:
         os.sched_setaffinity(0, cores)
     from judge.service.tasks import celery_worker_main

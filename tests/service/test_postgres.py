@@ -96,3 +96,42 @@ def test_several_web_processes_answer_on_one_port(postgres_url: str, tmp_path: P
     finally:
         output = stop_service(service)
     assert "Traceback" not in output, output
+
+
+def test_a_round_quota_holds_under_a_race_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    """Writers take one lock on PostgreSQL too (judge.service.db.writing): 8 files sent at
+    once against a limit of 2 store exactly 2."""
+    import threading
+
+    from tests.service.test_rounds import ROUND
+
+    service = start_service(tmp_path, workers=1, database_url=postgres_url)
+    try:
+        boss = service.client(service.add_user("boss", organiser=True)["token"])
+        assert boss.post("/api/v1/rounds", json={"source": ROUND}).status_code == 201
+        assert boss.post("/api/v1/rounds/race-round/start").status_code == 200
+        token = service.add_user("ann")["token"]
+        codes: list[int] = []
+        start = threading.Barrier(8)
+
+        def send(index: int) -> None:
+            with service.client(token) as client:
+                start.wait()
+                codes.append(
+                    client.post(
+                        "/api/v1/submissions",
+                        data={"problem": "add-arrays", "round": "race-round"},
+                        files={"file": ("s.py", SOLUTION.read_bytes())},
+                        headers={"Idempotency-Key": f"k{index}"},
+                    ).status_code
+                )
+
+        threads = [threading.Thread(target=send, args=(index,)) for index in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(codes) == [201] * 2 + [429] * 6, codes
+        boss.close()
+    finally:
+        stop_service(service)
