@@ -40,6 +40,7 @@ from judge.runner import Judge
 from judge.sandbox import open_sandbox
 from judge.service.config import ServiceSettings
 from judge.service.db import make_engine, session_factory
+from judge.service.worker import Worker, WorkerStopping, stop_signal
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,6 @@ def _build_worker(
     cores: tuple[int, ...] | None,
     pidfile: Path | None,
 ) -> None:
-    from judge.service.worker import Worker, stop_signal
 
     engine = make_engine(settings.url(), small=True)
     _PROCESS.stack.callback(engine.dispose)
@@ -127,8 +127,6 @@ def _build_worker(
     judge = _PROCESS.stack.enter_context(Judge(bank, sandbox, secret))
     worker = Worker(settings, session_factory(engine), judge, name, cores)
     _PROCESS.worker = worker
-    # SIGTERM (judge serve or judge worker stopping): give the run back, untried, and end.
-    signal.signal(signal.SIGTERM, stop_signal)
     beats = threading.Thread(target=worker.beat_while_idle, name="heartbeat", daemon=True)
     beats.start()
     _PROCESS.stack.callback(worker.stopping.set)
@@ -141,7 +139,13 @@ def judge_run(run_id: int) -> str:
     worker = _PROCESS.worker
     if worker is None:
         raise RuntimeError("the worker process was not initialised")
-    return str(worker.judge_run(int(run_id)))
+    # SIGTERM (judge serve or judge worker stopping): give the run back, untried, and
+    # end. Set here, in the task, since the pool resets signals after the child starts.
+    signal.signal(signal.SIGTERM, stop_signal)
+    try:
+        return str(worker.judge_run(int(run_id)))
+    except WorkerStopping:  # the run went back to the queue, untried; the pool stops us
+        return "given back"
 
 
 def celery_worker_main(

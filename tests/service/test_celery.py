@@ -467,3 +467,37 @@ def test_runs_committed_but_never_published_are_published_by_the_reaper(
         assert done_events(database) == {run_id: 1 for run_id in ids}
     finally:
         stop_service(service)
+
+
+@pytest.mark.slow
+def test_stopping_celery_workers_mid_run_gives_the_run_back_untried(
+    postgres_url: str,
+    redis: RedisServer,
+    database: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    first = start_service(
+        tmp_path, workers=1, database_url=postgres_url, extra_env=celery_env(redis, 2)
+    )
+    user = first.add_user("dora")
+    with first.client(user["token"]) as client:
+        made = upload(client, "slow.py", SLOW_SOLUTION).json()
+    with database() as session:
+        run_id = session.scalars(select(Run.id)).one()
+    judging_pid(database, run_id)
+    started = time.monotonic()
+    output = stop_service(first)
+    assert time.monotonic() - started < 20  # the task ended at once, not after a kill
+    with database() as session:
+        run = session.get_one(Run, run_id)
+        assert (run.state, run.tries) == (RunState.QUEUED, 0)
+    assert "WorkerLostError" not in output and "raised error" not in output
+    second = start_service(
+        tmp_path / "again", workers=1, database_url=postgres_url, extra_env=celery_env(redis, 2)
+    )
+    try:
+        with second.client(user["token"]) as client:
+            judged = wait_judged(client, made["id"], timeout=120)
+        assert judged["result"]["verdict"] == "AC" and judged["tries"] == 1
+    finally:
+        stop_service(second)
