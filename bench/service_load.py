@@ -4,25 +4,28 @@
                                  [--sandbox bwrap]
 
 For each worker count it starts the stack of `make stack` (scripts/stack.sh: PostgreSQL,
-Redis, the API and Celery workers, in a fresh temporary folder, on free 127.0.0.1 ports),
-adds the contestants, and for `--seconds` lets each of them, in a thread of its own:
-read the problem list and a problem page, then submit a labelled file of the bank's quick
-function problems (accepted/ or wrong_answer/, drawn at random) and poll it until it is
-judged, with exponential pauses of mean `--gap` seconds between submissions. Then it
-stops submitting, waits for the queue to drain (at most 10 minutes), stops the stack, and
-prints one table per worker count: submissions accepted, verdicts delivered (they must be
-equal), verdicts against the file's label (must be 0), queue wait (from the database:
-queued to claimed), page latency, upload-to-verdict time and errors, with median, min,
-max and p95; then the throughput of each worker count, judged runs per minute from the
-first queued to the last finished. Exits 1 if a submission was lost or misjudged. Not a
-test: machines are noisy, so compare the two counts of one run.
+Redis, the API and Celery workers, in a fresh temporary folder, on free 127.0.0.1
+ports), adds the contestants, and for `--seconds` lets each of them, in a thread of its
+own: log in with the login form, read the problem list and a problem page, then submit a
+labelled file of the bank's quick function problems (accepted/ or wrong_answer/, drawn
+at random) and poll it until it is judged, with exponential pauses of mean `--gap`
+seconds between submissions. Then it stops submitting, waits for the queue to drain (at
+most 10 minutes), stops the stack, and prints one table per worker count: submissions
+accepted, verdicts delivered (they must be equal), verdicts against the file's label
+(must be 0), queue wait (from the database: queued to claimed), page latency, upload-to-
+verdict time and errors, with median, min, max and p95; then the throughput of each
+worker count, judged runs per minute from the first queued to the last finished. Exits 1
+if a submission was lost or misjudged. Not a test: machines are noisy, so compare the
+two counts of one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -89,20 +92,43 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def log_in(url: str, user: dict[str, str], tally: Tally) -> httpx.Client:
+    """A browser's session: the login form, as a contestant signs in."""
+    browser = httpx.Client(base_url=url, headers={"Accept": "text/html", "Origin": url}, timeout=60)
+    started = time.monotonic()
+    token = re.search(r'name="csrf" value="([^"]+)"', browser.get("/login").text)
+    answer = browser.post(
+        "/login",
+        data={
+            "name": user["name"],
+            "password": user["password"],
+            "csrf": token.group(1) if token else "",
+        },
+    )
+    with tally.lock:
+        tally.page_s.append(time.monotonic() - started)
+        if answer.status_code not in (200, 303):
+            tally.errors.append(f"{answer.status_code} on /login")
+    return browser
+
+
 def contestant(
-    url: str, token: str, files: list[tuple[str, Path, str]], until: float, gap: float,
-    seed: int, tally: Tally,
+    url: str, user: dict[str, str], files: list[tuple[str, Path, str]], until: float,
+    gap: float, seed: int, tally: Tally,
 ) -> None:  # fmt: skip
     rng = random.Random(seed)
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-        time.sleep(rng.uniform(0, gap))
+    headers = {"Authorization": f"Bearer {user['token']}"}
+    time.sleep(rng.uniform(0, gap))
+    with (
+        log_in(url, user, tally) as browser,
+        httpx.Client(base_url=url, headers=headers, timeout=60) as client,
+    ):
         while time.monotonic() < until:
             slug, path, label = rng.choice(files)
             try:
-                for page in ("/api/v1/problems", f"/problems/{slug}"):
+                for page in ("/", f"/problems/{slug}", "/submissions"):  # a browser reads
                     started = time.monotonic()
-                    answer = client.get(page)
+                    answer = browser.get(page)
                     elapsed = time.monotonic() - started
                     with tally.lock:
                         tally.page_s.append(elapsed)
@@ -152,20 +178,20 @@ def measure(workers: int, args: argparse.Namespace) -> tuple[Tally, list[float],
     try:
         stack_env = {**env, **exported(folder)}
         url = stack_env["STACK_URL"]
-        tokens = []
+        users = []
         for index in range(args.contestants):
             made = subprocess.run(
                 [JUDGE, "user", "add", f"load{index:03d}", "--data", str(folder / "data"),
                  "--json"],
                 env=stack_env, capture_output=True, text=True, check=True,
             )  # fmt: skip
-            tokens.append(__import__("json").loads(made.stdout)["token"])
+            users.append(json.loads(made.stdout))
         tally = Tally()
         until = time.monotonic() + args.seconds
         files = labelled_files()
         threads = [
-            threading.Thread(target=contestant, args=(url, token, files, until, args.gap, i, tally))
-            for i, token in enumerate(tokens)
+            threading.Thread(target=contestant, args=(url, user, files, until, args.gap, i, tally))
+            for i, user in enumerate(users)
         ]
         for thread in threads:
             thread.start()
