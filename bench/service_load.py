@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def contestant(
     headers = {"Authorization": f"Bearer {user['token']}"}
     time.sleep(rng.uniform(0, gap))
     with (
-        log_in(url, user, tally) as browser,
+        closing(log_in(url, user, tally)) as browser,
         httpx.Client(base_url=url, headers=headers, timeout=60) as client,
     ):
         while time.monotonic() < until:
