@@ -26,6 +26,7 @@ import json
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -210,6 +211,7 @@ def measure(workers: int, args: argparse.Namespace) -> tuple[Tally, list[float],
         return tally, waits, per_minute
     finally:
         stack("down", env)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def stats_row(label: str, values: list[float], unit: str = "s") -> list[str]:
