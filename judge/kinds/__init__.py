@@ -50,6 +50,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -192,6 +193,22 @@ class KindModule:
 _KINDS: dict[str, Kind] = {}
 _MODULES: dict[str, KindModule] = {}
 _BUILT_IN_LOADED = False
+
+
+def import_setter_module(path: Path, name: str, what: str) -> ModuleType:
+    """Import a setter's trusted module of the reference folder (a quiz's answers, a
+    problem's checks) by path; SpecError naming `what` when it is missing or broken."""
+    if not path.is_file():
+        raise SpecError(f"{path}: {what} are missing")
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise SpecError(f"{path}: cannot load {what}")
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise SpecError(f"{path}: failed to import: {type(exc).__name__}: {exc}") from exc
+    return module
 
 
 def register(kind: Kind) -> Kind:

@@ -25,7 +25,6 @@ own unless the spec groups items into parts.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -38,7 +37,15 @@ import yaml
 from judge.bank import Bank
 from judge.data import Secret, derive_seed
 from judge.errors import InvalidOutput, InvalidSource, SpecError
-from judge.kinds import HANDED_IN, DataCheck, Memo, Note, Staged, register
+from judge.kinds import (
+    HANDED_IN,
+    DataCheck,
+    Memo,
+    Note,
+    Staged,
+    import_setter_module,
+    register,
+)
 from judge.outputs import read_untrusted_file
 from judge.scoring import PartMeasure, Scores
 from judge.spec import QUIZ, Problem, ProblemSpec, QuizItem, quiz_items
@@ -76,17 +83,7 @@ def draw_params(
 def load_answers(problem: Problem) -> ModuleType:
     """Import the setter's reference/<slug>/answers.py by path; SpecError if it is missing."""
     path = problem.reference_folder / ANSWER_MODULE
-    if not path.is_file():
-        raise SpecError(f"{path}: the quiz's answer functions are missing")
-    module_spec = importlib.util.spec_from_file_location(f"_judge_answers_{problem.id}", path)
-    if module_spec is None or module_spec.loader is None:
-        raise SpecError(f"{path}: cannot load the answer functions")
-    module = importlib.util.module_from_spec(module_spec)
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        raise SpecError(f"{path}: failed to import: {type(exc).__name__}: {exc}") from exc
-    return module
+    return import_setter_module(path, f"_judge_answers_{problem.id}", "the quiz's answer functions")
 
 
 def right_answer(item: QuizItem, module: ModuleType, params: dict[str, Any]) -> Any:

@@ -17,7 +17,6 @@ is missing or malformed, which fails that part only). The scorer process imports
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,16 @@ from judge.data import (
     write_public_train_predict,
 )
 from judge.errors import InvalidOutput, InvalidSource, JudgeError, ScorerError, SpecError
-from judge.kinds import DataCheck, Memo, Note, Staged, practice_public, register, split_parts
+from judge.kinds import (
+    DataCheck,
+    Memo,
+    Note,
+    Staged,
+    import_setter_module,
+    practice_public,
+    register,
+    split_parts,
+)
 from judge.outputs import read_predictions
 from judge.sandbox.base import CODE_DIR
 from judge.scoring import PartMeasure, Scores, compute_metric, perfect_prediction
@@ -64,17 +72,7 @@ def checks_file(problem: Problem) -> str | None:
 
 def _import_checks(path: str, slug: str) -> Any:
     """Import a checks module by path; SpecError if it is missing or fails to import."""
-    if not Path(path).is_file():
-        raise SpecError(f"{path}: the problem's checks are missing")
-    module_spec = importlib.util.spec_from_file_location(f"_judge_checks_{slug}", path)
-    if module_spec is None or module_spec.loader is None:
-        raise SpecError(f"{path}: cannot load the checks")
-    module = importlib.util.module_from_spec(module_spec)
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        raise SpecError(f"{path}: failed to import: {type(exc).__name__}: {exc}") from exc
-    return module
+    return import_setter_module(Path(path), f"_judge_checks_{slug}", "the problem's checks")
 
 
 def run_check(path: str, slug: str, name: str, output: Path) -> str | None:

@@ -94,17 +94,14 @@ class PostgresServer:
             peer = self.also_listen.rsplit(".", 1)[0] + ".0/30"
             with (self.data / "pg_hba.conf").open("a") as rules:
                 rules.write(f"host all all {peer} trust\n")
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D", str(self.data),
-            "-l", str(self.root / "server.log"),
-            "-o", self._options,
-            "-w", "start",
-        )  # fmt: skip
+        self._pg_ctl_start()
 
     def restart(self) -> None:
         """Stop the server (fast: connections are cut) and start it again."""
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self._pg_ctl_start()
+
+    def _pg_ctl_start(self) -> None:
         self._run(
             str(self.bin / "pg_ctl"),
             "-D", str(self.data),

@@ -213,6 +213,12 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def run_of(sessions: sessionmaker[Session], submission_id: int) -> int:
+    """The id of the one run of a submission."""
+    with sessions() as session:
+        return int(session.scalars(select(Run.id).where(Run.submission_id == submission_id)).one())
+
+
 def judging_pid(sessions: sessionmaker[Session], run_id: int, timeout: float = 30) -> int:
     """The pid of the process judging `run_id` (a Celery worker's task-running child)."""
     from judge.service.models import WorkerBeat
@@ -256,10 +262,7 @@ def test_a_celery_worker_killed_mid_run_has_its_run_judged_once_and_no_sandbox_l
             base_url=service.url, headers={"Authorization": f"Bearer {alice['token']}"}
         ) as client:
             made = upload(client, "slow.py", SLOW_SOLUTION).json()
-            with database() as session:
-                run_id = session.scalars(
-                    select(Run.id).where(Run.submission_id == made["id"])
-                ).one()
+            run_id = run_of(database, made["id"])
             pid = judging_pid(database, run_id)
             time.sleep(0.5)  # the sandbox is up
             below = descendants(pid)
@@ -297,10 +300,7 @@ def test_a_celery_worker_stopped_past_its_lease_changes_nothing_when_it_resumes(
             base_url=service.url, headers={"Authorization": f"Bearer {alice['token']}"}
         ) as client:
             made = upload(client, "slow.py", SLOW_SOLUTION).json()
-            with database() as session:
-                run_id = session.scalars(
-                    select(Run.id).where(Run.submission_id == made["id"])
-                ).one()
+            run_id = run_of(database, made["id"])
             pid = judging_pid(database, run_id)
             os.kill(pid, signal.SIGSTOP)
             try:
@@ -425,8 +425,7 @@ def test_a_rejudge_while_running_supersedes_the_old_attempt_and_drops_its_result
         dan, boss = service.add_user("dan"), service.add_user("boss", organiser=True)
         with service.client(dan["token"]) as client, service.client(boss["token"]) as organiser:
             made = upload(client, "slow.py", SLOW_SOLUTION).json()
-            with database() as session:
-                old = session.scalars(select(Run.id).where(Run.submission_id == made["id"])).one()
+            old = run_of(database, made["id"])
             judging_pid(database, old)  # the first attempt is being judged
             assert organiser.post(f"/api/v1/submissions/{made['id']}/rejudge").status_code == 200
             judged = wait_judged(client, made["id"], timeout=120)

@@ -32,7 +32,13 @@ from judge.service.models import Run, RunState
 from tests.service.live import FIXTURE_BANK, JUDGE, SOLUTION, start_service, stop_service
 from tests.service.servers import missing, start_postgres, start_redis
 from tests.service.test_api import upload, wait_judged
-from tests.service.test_celery import MEDIUM_SOLUTION, SLOW_SOLUTION, done_events, judging_pid
+from tests.service.test_celery import (
+    MEDIUM_SOLUTION,
+    SLOW_SOLUTION,
+    done_events,
+    judging_pid,
+    run_of,
+)
 
 
 @dataclass
@@ -154,10 +160,7 @@ def test_a_worker_on_a_second_machine_judges_and_its_run_survives_the_link_cut(
             slow = None
             for _ in range(10):
                 made = upload(client, "slow.py", SLOW_SOLUTION).json()
-                with sessions() as session:
-                    run_id = session.scalars(
-                        select(Run.id).where(Run.submission_id == made["id"])
-                    ).one()
+                run_id = run_of(sessions, made["id"])
                 judging_pid(sessions, run_id)
                 with sessions() as session:
                     if session.get_one(Run, run_id).worker == "machine-two-1":
